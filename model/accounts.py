@@ -1,0 +1,235 @@
+"""Stock-flow consistent bookkeeping: every yuan that moves has a source and a sink.
+
+Money sits in accounts: each firm's cash, each bank's reserves, the central bank, the government
+(treasury), the rest of the economy (customers, workers, suppliers, depositors) and outside investors
+(venture funds, IPO buyers, acquirers, founders). Every payment goes through :meth:`Accounts.transfer`
+or its firm variants, which move money between two accounts and record the flow in the quarter's
+transaction-flow matrix. Non-money stocks (bank loans, central-bank refinancing, bank equity, firm
+capital) are updated alongside and checked against the money flows by :meth:`Accounts.check`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .firm_state import Status
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+SECTOR_ACCOUNTS = ("economy", "investors", "government", "central_bank")
+"""Money-holding sectors other than firms and banks."""
+
+INCOME = "income"
+"""Flow category that changes a firm's net worth (revenue, costs, interest, taxes, subsidies)."""
+FINANCE = "finance"
+"""Flow category that swaps assets or liabilities (loans, repayments, investment spending)."""
+EQUITY = "equity"
+"""Flow category of new outside equity, which raises net worth without being income."""
+
+
+class AccountingError(RuntimeError):
+    """A stock-flow identity failed: money was created, lost or booked twice."""
+
+
+class Accounts:
+    """The model's money accounts and quarterly flow records."""
+
+    def __init__(self, model: EnterpriseModel, n_banks: int) -> None:
+        self.model = model
+        self.balance: dict[str, float] = dict.fromkeys(SECTOR_ACCOUNTS, 0.0)
+        self.bank_reserves = np.zeros(n_banks)
+        self.bank_loans = np.zeros(n_banks)
+        self.bank_equity = np.zeros(n_banks)
+        self.bank_refinancing = np.zeros(n_banks)
+        """Banks' debt to the central bank under re-lending, m yuan."""
+        self.central_bank_claims = 0.0
+        self.deposits = np.zeros(n_banks)
+        """Deposit funding of the banks' opening loan books, m yuan (constant)."""
+        self.flows: dict[tuple[str, str, str], float] = defaultdict(float)
+        self._income = np.zeros(0)
+        self._equity = np.zeros(0)
+        self._start_total = 0.0
+        self._start_net_worth = np.zeros(0)
+        self._start_rows = 0
+
+    # --- the quarter -----------------------------------------------------------------------------
+    def begin_quarter(self) -> None:
+        """Reset the flow records and remember opening stocks for the identities."""
+        st = self.model.state
+        self.flows = defaultdict(float)
+        self._income = np.zeros(st.n)
+        self._equity = np.zeros(st.n)
+        self._start_rows = st.n
+        self._start_net_worth = st.cash + st.capital - st.debt
+        self._start_total = self.total_money()
+
+    def _grow(self) -> None:
+        n = self.model.state.n
+        if self._income.size < n:
+            self._income = np.concatenate([self._income, np.zeros(n - self._income.size)])
+            self._equity = np.concatenate([self._equity, np.zeros(n - self._equity.size)])
+
+    def total_money(self) -> float:
+        """Sum of all money balances; a closed system keeps it constant."""
+        return float(self.model.state.cash.sum() + self.bank_reserves.sum() + sum(self.balance.values()))
+
+    # --- payments --------------------------------------------------------------------------------
+    def transfer(self, source: str, sink: str, amount: float, label: str) -> None:
+        """Move ``amount`` (m yuan) between two sector accounts."""
+        self.balance[source] -= amount
+        self.balance[sink] += amount
+        self.flows[(source, sink, label)] += amount
+
+    def firms_pay(
+        self, rows: np.ndarray, amounts: np.ndarray, sink: str, label: str, category: str = INCOME
+    ) -> None:
+        """Firms ``rows`` (unique indices) pay ``amounts`` to account ``sink`` ('banks': their own banks)."""
+        self._firm_flow(rows, -np.asarray(amounts, dtype=float), sink, label, category)
+
+    def firms_receive(
+        self, rows: np.ndarray, amounts: np.ndarray, source: str, label: str, category: str = INCOME
+    ) -> None:
+        """Firms ``rows`` receive ``amounts`` from sector account ``source`` (or 'banks')."""
+        self._firm_flow(rows, np.asarray(amounts, dtype=float), source, label, category)
+
+    def government_to_firms(self, rows: np.ndarray, amounts: np.ndarray, label: str) -> None:
+        """A fiscal transfer (subsidy or grant) to firms; it is income to them."""
+        self.firms_receive(rows, amounts, "government", label, INCOME)
+
+    def _firm_flow(
+        self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str
+    ) -> None:
+        st = self.model.state
+        self._grow()
+        inflow = np.broadcast_to(inflow, rows.shape)
+        st._data["cash"][rows] += inflow
+        total = float(inflow.sum())
+        if other == "banks":
+            np.subtract.at(self.bank_reserves, st.bank[rows], inflow)
+        else:
+            self.balance[other] -= total
+        key = (other, "firms", label) if total >= 0 else ("firms", other, label)
+        self.flows[key] += abs(total)
+        if category == INCOME:
+            self._income[rows] += inflow
+        elif category == EQUITY:
+            self._equity[rows] += inflow
+
+    def income_of(self, rows: np.ndarray) -> np.ndarray:
+        """Income booked to firms ``rows`` so far this quarter (their net-worth change other than equity)."""
+        self._grow()
+        return self._income[rows].copy()
+
+    def book_non_cash(self, rows: np.ndarray, amounts: np.ndarray) -> None:
+        """Record a non-cash change of net worth (depreciation, write-downs; negative = loss)."""
+        self._grow()
+        self._income[rows] += amounts
+
+    # --- bank balance sheets ---------------------------------------------------------------------
+    def lend(self, rows: np.ndarray, amounts: np.ndarray, label: str = "loans") -> None:
+        """Banks lend ``amounts`` to firms: reserves to firm cash, loan book and firm debt up."""
+        st = self.model.state
+        self.firms_receive(rows, amounts, "banks", label, FINANCE)
+        st._data["debt"][rows] += amounts
+        np.add.at(self.bank_loans, st.bank[rows], amounts)
+
+    def repay(self, rows: np.ndarray, amounts: np.ndarray, label: str = "repayment") -> None:
+        """Firms repay principal: firm cash to reserves, loan book and firm debt down."""
+        st = self.model.state
+        self.firms_pay(rows, amounts, "banks", label, FINANCE)
+        st._data["debt"][rows] -= amounts
+        np.subtract.at(self.bank_loans, st.bank[rows], amounts)
+
+    def write_off(self, rows: np.ndarray, amounts: np.ndarray) -> None:
+        """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""
+        st = self.model.state
+        st._data["debt"][rows] -= amounts
+        np.subtract.at(self.bank_loans, st.bank[rows], amounts)
+        np.subtract.at(self.bank_equity, st.bank[rows], amounts)
+        self._grow()
+        self._income[rows] += amounts  # debt forgiven raises the firm's net worth
+
+    def pay_interest(self, rows: np.ndarray, amounts: np.ndarray) -> None:
+        """Firms pay interest to their banks: an expense to them, income (equity) to the banks."""
+        st = self.model.state
+        self.firms_pay(rows, amounts, "banks", "interest", INCOME)
+        np.add.at(self.bank_equity, st.bank[rows], amounts)
+
+    def bank_pays(self, bank: int, amount: float, sink: str, label: str) -> None:
+        """Bank ``bank`` pays an expense (funding cost, refinancing interest) to ``sink``."""
+        self.bank_reserves[bank] -= amount
+        self.bank_equity[bank] -= amount
+        self.balance[sink] += amount
+        self.flows[(f"bank:{bank}", sink, label)] += amount
+
+    def refinance(self, bank: int, amount: float) -> None:
+        """The central bank lends ``amount`` to bank ``bank`` (re-lending); negative repays it."""
+        self.bank_reserves[bank] += amount
+        self.bank_refinancing[bank] += amount
+        self.balance["central_bank"] -= amount
+        self.central_bank_claims += amount
+        key = ("central_bank", f"bank:{bank}", "re-lending") if amount >= 0 else (
+            f"bank:{bank}", "central_bank", "re-lending repaid")
+        self.flows[key] += abs(amount)
+
+    # --- identities --------------------------------------------------------------------------------
+    def check(self, tol: float = 1e-6) -> None:
+        """Verify the stock-flow identities of the quarter; raise :class:`AccountingError` on a breach.
+
+        1. Money is conserved: the sum of all money balances is unchanged.
+        2. Each firm's net worth (cash + capital - debt) changed by its income plus new equity.
+        3. Each bank's loan book equals the debt of its borrowers.
+        4. Each bank's equity equals reserves + loans - refinancing - deposits (balance sheet).
+        5. Central-bank claims equal banks' refinancing debt.
+        6. No lever has spent beyond its budget.
+        """
+        st = self.model.state
+        scale_tol = tol * max(1.0, abs(self._start_total), float(np.abs(st.cash).sum()))
+        total = self.total_money()
+        if abs(total - self._start_total) > scale_tol:
+            raise AccountingError(f"money not conserved: {total - self._start_total:+.6f} m yuan")
+        n0 = self._start_rows
+        nw = st.cash + st.capital - st.debt
+        change = nw[:n0] - self._start_net_worth
+        expected = self._income[:n0] + self._equity[:n0]
+        gap = np.abs(change - expected)
+        bad = np.flatnonzero(gap > tol * np.maximum(1.0, np.abs(self._start_net_worth)))
+        if bad.size:
+            r = int(bad[0])
+            raise AccountingError(
+                f"firm row {r}: net worth changed by {change[r]:.6f} but income+equity was {expected[r]:.6f}"
+            )
+        new = slice(n0, st.n)
+        if st.n > n0:
+            nw_new = nw[new]
+            exp_new = self._income[new] + self._equity[new]
+            if np.any(np.abs(nw_new - exp_new) > tol * np.maximum(1.0, np.abs(nw_new))):
+                raise AccountingError("an entrant's net worth does not match the equity it brought")
+        book = np.bincount(st.bank, weights=st.debt, minlength=self.bank_loans.size)
+        if np.any(np.abs(book - self.bank_loans) > tol * np.maximum(1.0, self.bank_loans)):
+            raise AccountingError(f"loan book {self.bank_loans} != borrowers' debt {book}")
+        if np.any((st.status != Status.ACTIVE) & (np.abs(st.debt) > tol)):
+            raise AccountingError("a firm that left the population still owes its bank")
+        balance_sheet = self.bank_reserves + self.bank_loans - self.bank_refinancing - self.deposits
+        if np.any(np.abs(balance_sheet - self.bank_equity) > tol * np.maximum(1.0, self.bank_loans)):
+            raise AccountingError(f"bank equity {self.bank_equity} != balance sheet {balance_sheet}")
+        if abs(self.central_bank_claims - self.bank_refinancing.sum()) > tol * max(1.0, self.central_bank_claims):
+            raise AccountingError("central-bank claims differ from banks' refinancing debt")
+        for lever in self.model.levers:
+            budget = lever.settings.budget
+            if budget is not None and lever.spent > budget * (1 + 1e-9):
+                raise AccountingError(f"lever '{lever.name}' spent {lever.spent:.3f} over its budget {budget:.3f}")
+
+    def open_banks(self, loans: np.ndarray, capital_ratio: float) -> None:
+        """Set the banks' opening balance sheets: loans funded by deposits and equity."""
+        self.bank_loans = loans.astype(float).copy()
+        self.bank_equity = capital_ratio * self.bank_loans
+        self.deposits = self.bank_loans - self.bank_equity
+
+    def flow_matrix(self) -> dict[tuple[str, str, str], float]:
+        """This quarter's flows: (source, sink, label) -> m yuan."""
+        return dict(self.flows)

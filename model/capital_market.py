@@ -1,0 +1,112 @@
+"""The capital market: venture rounds and valuations, the IPO window, and mergers and acquisitions.
+
+Neither K+S nor CATS models equity finance, so this mechanism is our own. A venture-backed firm's
+valuation is its annual revenue times its sector's price/sales multiple times a log premium ("hype")
+that follows a mean-reverting random walk and jumps when its R&D succeeds. Rounds arrive at random and
+sell a fixed share of the firm. Each quarter the IPO window admits a random number of listings (an AR(1)
+around the baseline rate of A-share IPOs, of which a share goes to this population), drawn from
+eligible firms with weights that favour little giants and unicorns. Firms are acquired at a small
+hazard that is higher for loss-making firms (restructuring).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from .accounts import EQUITY
+from .firm_state import Kind, Status
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class CapitalMarket(mesa.Agent):
+    """Venture investors, the stock exchanges' IPO window and acquirers."""
+
+    def __init__(self, model: EnterpriseModel) -> None:
+        super().__init__(model)
+        self.window = 0.0
+        """Log deviation of the IPO window from its baseline rate."""
+        self.equity_raised = 0.0
+        """Venture equity raised this quarter, m yuan (model units)."""
+
+    def revalue(self, model: EnterpriseModel, rows: np.ndarray) -> None:
+        """Valuation: venture firms by multiple and premium, others at the listed price/sales multiple."""
+        st = model.state
+        annual = np.maximum(st.annual_revenue[rows], 0.0)
+        venture_value = model.valuation_multiple[st.sector[rows]] * annual * np.exp(st.hype[rows])
+        st.valuation[rows] = np.where(st.venture[rows], venture_value, model.params.listing.listed_multiple * annual)
+
+    def update_premia(self, model: EnterpriseModel, rows: np.ndarray) -> None:
+        """Stage 7: the venture premium random walk, lifted by this quarter's R&D successes."""
+        st, p, rng = model.state, model.params.venture, model.rng
+        venture = rows[st.venture[rows]]
+        success = model.innovation.successes[venture]
+        st.hype[venture] += (
+            -p.hype_reversion * st.hype[venture]
+            + p.hype_volatility * rng.standard_normal(venture.size)
+            + p.hype_on_success * success
+        )
+        st.recent_equity[rows] *= 0.875  # raised in the last two years, approximately
+        self.revalue(model, rows)
+
+    def venture_rounds(self, model: EnterpriseModel, rows: np.ndarray) -> None:
+        """Stage 5: venture rounds for venture-backed firms; investors pay cash for new shares."""
+        st, p, rng = model.state, model.params.venture, model.rng
+        venture = rows[st.venture[rows]]
+        boost = model.incentives.venture_boost[venture]
+        gets = rng.random(venture.size) < np.minimum(p.round_rate * boost, 1.0)
+        funded = venture[gets]
+        amount = p.dilution * st.valuation[funded] * boost[gets]
+        self.equity_raised = float(amount.sum())
+        if funded.size:
+            model.accounts.firms_receive(funded, amount, "investors", "venture rounds", EQUITY)
+            st.equity_raised[funded] += amount
+            st.recent_equity[funded] += amount
+
+    def ipos(self, model: EnterpriseModel) -> np.ndarray:
+        """Stage 7: list firms through this quarter's IPO window; return the rows listed."""
+        st, p, rng = model.state, model.params.listing, model.rng
+        self.window = p.ipo_capacity_persistence * self.window + p.ipo_capacity_volatility * rng.standard_normal()
+        expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
+        expected += model.incentives.ipo_capacity_extra
+        rows = np.flatnonzero(st.active())
+        unicorn = st.kind[rows] == Kind.UNICORN
+        eligible = (st.annual_revenue[rows] >= p.min_revenue) & ((st.annual_profit[rows] > 0) | unicorn)
+        candidates = rows[eligible]
+        n = min(int(rng.poisson(expected)), candidates.size)
+        if n == 0:
+            return np.zeros(0, dtype=int)
+        weight = np.select(
+            [st.kind[candidates] == Kind.UNICORN, st.kind[candidates] == Kind.LITTLE_GIANT],
+            [p.unicorn_priority, p.little_giant_priority],
+            1.0,
+        ) * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
+        keys = np.log(weight) + rng.gumbel(size=candidates.size)  # weighted sampling without replacement
+        listed = candidates[np.argsort(-keys)[:n]]
+        proceeds = p.proceeds_share * st.valuation[listed]
+        fees = p.listing_cost * (1.0 - model.incentives.listing_cost_cut) * proceeds
+        model.accounts.firms_receive(listed, proceeds, "investors", "IPO proceeds", EQUITY)
+        model.accounts.firms_pay(listed, fees, "economy", "listing fees")
+        st.equity_raised[listed] += proceeds
+        model.leave(listed, Status.LISTED)
+        return listed
+
+    def acquisitions(self, model: EnterpriseModel) -> np.ndarray:
+        """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
+        st, p, rng = model.state, model.params.listing, model.rng
+        rows = np.flatnonzero(st.active())
+        annual = np.select(
+            [st.kind[rows] == Kind.UNICORN, st.kind[rows] == Kind.LITTLE_GIANT],
+            [p.ma_rate_unicorn, p.ma_rate_little_giant],
+            p.ma_rate_sme,
+        )
+        quarterly = 1.0 - (1.0 - annual) ** 0.25
+        distress = 1.0 + p.ma_distress_multiplier * (st.annual_profit[rows] < 0)
+        hazard = np.minimum(quarterly * distress * model.incentives.ma_boost[rows], 1.0)
+        acquired = rows[rng.random(rows.size) < hazard]
+        model.leave(acquired, Status.ACQUIRED)
+        return acquired

@@ -1,0 +1,190 @@
+"""Bank credit: loans priced by the borrower's risk and rationed by bank capital.
+
+Banks estimate an annual default probability from the borrower's leverage and profit margin (a logit,
+after Assenza, Delli Gatti & Grazzini 2015) and price loans at the 1-year LPR plus a base spread plus
+the expected loss. They refuse borrowers whose default probability or leverage is too high, and lend
+no more than their capital allows under the capital requirement (Delli Gatti et al. 2011), serving
+applicants in order of net worth to sales (Dosi et al. 2010). Loans for eligible equipment-renewal
+projects can be priced at a policy rate and refinanced by the central bank (the ``reloan`` lever);
+banks still choose the borrowers and bear the risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class Bank(mesa.Agent):
+    """A bank group (large state banks, joint-stock banks, city and rural banks)."""
+
+    def __init__(self, model: EnterpriseModel, index: int, name: str) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = name
+
+    @property
+    def loans(self) -> float:
+        return float(self.model.accounts.bank_loans[self.index])
+
+    @property
+    def equity(self) -> float:
+        return float(self.model.accounts.bank_equity[self.index])
+
+    def lending_headroom(self) -> float:
+        """New loans the bank can make this quarter without breaching its capital requirement, m yuan."""
+        car = self.model.params.credit.capital_requirement
+        return max(0.0, self.equity / car - self.loans)
+
+
+@dataclass
+class Financing:
+    """What the finance stage did for each firm in ``rows`` (m yuan this quarter)."""
+
+    rows: np.ndarray
+    rd: np.ndarray
+    digital: np.ndarray
+    renewal: np.ndarray
+    expansion: np.ndarray
+    loans: np.ndarray
+    project_loans: np.ndarray
+    applied: np.ndarray
+    interest: np.ndarray
+
+
+class CreditMarket:
+    """Stage 5: debt service, loan applications, pricing, rationing and the spending they allow."""
+
+    def __init__(self) -> None:
+        self.new_lending = 0.0
+        self.new_lending_rate = 0.0
+        self.applications = 0
+        self.approvals = 0
+        self.project_lending: Financing | None = None
+
+    def lpr(self, model: EnterpriseModel) -> float:
+        """The 1-year loan prime rate this quarter."""
+        path = model.params.credit.lpr_path
+        return path[min(model.quarter, len(path) - 1)]
+
+    def default_probability(self, model: EnterpriseModel, rows: np.ndarray, extra_debt: np.ndarray | float = 0.0) -> np.ndarray:
+        """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
+        st, p = model.state, model.params.credit
+        assets = np.maximum(st.capital[rows] + np.maximum(st.cash[rows], 0.0) + extra_debt, 1e-9)
+        leverage = (st.debt[rows] + extra_debt) / assets
+        margin = st.annual_profit[rows] / np.maximum(st.annual_revenue[rows], 1e-9)
+        z = p.pd_intercept + p.pd_leverage * leverage - p.pd_margin * np.clip(margin, -1.0, 1.0)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def quote(self, model: EnterpriseModel, rows: np.ndarray, pd: np.ndarray | None = None) -> np.ndarray:
+        """Annual loan rate offered to ``rows``: LPR + base spread + priced expected loss."""
+        p = model.params.credit
+        if pd is None:
+            pd = self.default_probability(model, rows)
+        return self.lpr(model) + p.spread_base + p.spread_per_pd * pd * p.loss_given_default
+
+    def finance(self, model: EnterpriseModel, rows: np.ndarray, rd: np.ndarray, digital: np.ndarray,
+                renewal: np.ndarray, expansion: np.ndarray) -> Financing:
+        """Serve debt, lend what banks will, and cut plans (expansion first, R&D last) to what is funded."""
+        st, p, acc = model.state, model.params.credit, model.accounts
+        inc = model.incentives
+        debt = st.debt[rows]
+        interest = debt * st.loan_rate[rows] / 4.0
+        principal = debt / p.maturity
+        investment = renewal + expansion
+        outlays = interest + principal + rd + digital + investment
+        buffer = p.cash_buffer * st.revenue[rows]
+        need = np.maximum(outlays + buffer - st.cash[rows], 0.0)
+
+        # screening: leverage cap, then default probability at the post-loan leverage
+        assets_after = st.capital[rows] + investment + np.maximum(st.cash[rows], 0.0)
+        cap = np.maximum(p.max_leverage * assets_after - (debt - principal), 0.0)
+        offer = np.minimum(need, cap)
+        pd = self.default_probability(model, rows, offer - principal)
+        applied = need > 0
+        offer = np.where(pd <= p.max_pd, offer, 0.0)
+
+        # eligible equipment-renewal projects: policy rate within the re-lending quota
+        project = np.zeros(rows.size)
+        eligible = ~np.isnan(inc.project_rate[rows]) & (offer > 0)
+        if inc.project_quota > 0 and eligible.any():
+            wanted = np.where(eligible, np.minimum(offer, investment), 0.0)
+            order = np.argsort(-wanted, kind="stable")
+            within = np.cumsum(wanted[order]) <= inc.project_quota
+            project[order[within]] = wanted[order[within]]
+
+        granted = self._ration(model, rows, offer, principal)
+        project = np.minimum(project, granted)
+        rate = self.quote(model, rows, pd)
+        project_rate = np.where(np.isnan(inc.project_rate[rows]), rate, inc.project_rate[rows])
+        new_interest = (granted - project) * rate + project * project_rate
+        if granted.any():
+            acc.lend(rows, granted)
+            total_debt = st.debt[rows]
+            blended = (debt * st.loan_rate[rows] + new_interest) / np.maximum(total_debt, 1e-12)
+            st.loan_rate[rows] = np.where(granted > 0, blended, st.loan_rate[rows])
+
+        acc.pay_interest(rows, interest)
+        acc.repay(rows, principal)
+
+        spendable = np.maximum(st.cash[rows], 0.0)
+        rd_paid = np.minimum(rd, spendable)
+        spendable -= rd_paid
+        digital_paid = np.minimum(digital, spendable)
+        spendable -= digital_paid
+        renewal_paid = np.minimum(renewal, spendable)
+        spendable -= renewal_paid
+        expansion_paid = np.minimum(expansion, spendable)
+        acc.firms_pay(rows, rd_paid, "economy", "R&D")
+        acc.firms_pay(rows, digital_paid, "economy", "digital transformation")
+
+        self.applications = int(applied.sum())
+        self.approvals = int((granted > 0).sum())
+        self.new_lending = float(granted.sum())
+        self.new_lending_rate = (
+            float(new_interest.sum() / self.new_lending) if self.new_lending > 0 else self.lpr(model) + p.spread_base
+        )
+        result = Financing(rows, rd_paid, digital_paid, renewal_paid, expansion_paid, granted, project, applied, interest)
+        self.project_lending = result
+        return result
+
+    def _ration(self, model: EnterpriseModel, rows: np.ndarray, offer: np.ndarray, principal: np.ndarray) -> np.ndarray:
+        """Each bank serves its applicants by net worth to sales until its capital headroom, plus the
+        principal repaid to it this quarter, is used."""
+        st = model.state
+        repaid = np.bincount(st.bank[rows], weights=principal, minlength=len(model.banks))
+        granted = np.zeros(rows.size)
+        want = offer > 0
+        if not want.any():
+            return granted
+        ranking = (st.cash[rows] + st.capital[rows] - st.debt[rows]) / np.maximum(st.annual_revenue[rows], 1e-9)
+        banks = st.bank[rows]
+        for bank in model.banks:
+            mine = np.flatnonzero(want & (banks == bank.index))
+            if mine.size == 0:
+                continue
+            headroom = bank.lending_headroom() + repaid[bank.index]
+            order = mine[np.argsort(-ranking[mine], kind="stable")]
+            cum = np.cumsum(offer[order])
+            full = cum <= headroom
+            granted[order[full]] = offer[order[full]]
+            if not full.all():
+                first_short = order[np.argmax(~full)]
+                granted[first_short] = max(0.0, headroom - (cum[~full][0] - offer[first_short]))
+        return granted
+
+    def bank_costs(self, model: EnterpriseModel) -> None:
+        """Banks pay their deposit funding cost for the quarter to the rest of the economy."""
+        acc, p = model.accounts, model.params.credit
+        for bank in model.banks:
+            i = bank.index
+            deposits = max(acc.bank_loans[i] - acc.bank_equity[i] - acc.bank_refinancing[i], 0.0)
+            cost = deposits * p.funding_cost / 4.0
+            if cost > 0:
+                acc.bank_pays(i, cost, "economy", "deposit interest")

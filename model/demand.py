@@ -1,0 +1,67 @@
+"""Sector demand and firms' market shares by competitiveness.
+
+Nominal demand of each sector follows a geometric random walk with drift (its trend growth and
+volatility), plus any consumer spending the levers add (trade-in subsidies). Within a sector, market
+shares evolve by replicator dynamics on relative efficiency (Dosi, Fagiolo & Roventini 2010, "K+S"),
+and each firm's demand is hit by independent shocks to its product lines, so that small firms with
+few lines are more volatile than large ones (Buldyrev et al. 2007). Revenue is the firm's share of
+sector demand, capped by its productive capacity.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class DemandMarket:
+    """Sector demand (m yuan per quarter, model units) and the allocation of it to firms."""
+
+    def __init__(self, model: EnterpriseModel) -> None:
+        sectors = list(model.params.sectors.values())
+        self.trend = np.log1p(np.array([s.demand_growth for s in sectors])) / 4.0
+        self.volatility = np.array([s.demand_volatility for s in sectors])
+        self.capital_intensity = np.array([s.capital_intensity for s in sectors])
+        self.level = np.zeros(len(sectors))
+        """Underlying (private) sector demand, m yuan per quarter."""
+        self.extra = np.zeros(len(sectors))
+        """Demand added by levers this quarter, m yuan."""
+
+    def open(self, model: EnterpriseModel) -> None:
+        """Set sector demand to the sales of the starting population."""
+        st = model.state
+        self.level = np.bincount(st.sector, weights=st.revenue, minlength=self.level.size)
+
+    def step(self, model: EnterpriseModel) -> None:
+        """Stage 2: new sector demand, market shares and revenues of active firms."""
+        st, rng, p = model.state, model.rng, model.params.demand
+        shock = self.volatility * rng.standard_normal(self.level.size)
+        self.level *= np.exp(self.trend + shock - 0.5 * self.volatility**2)
+        self.extra = model.government.extra_demand()
+        total = self.level + self.extra
+
+        active = st.active()
+        rows = np.flatnonzero(active)
+        sec = st.sector[rows]
+        share = st.share[rows]
+        eff = model.production.efficiency(model, rows)
+        n_sec = self.level.size
+        sec_share = np.bincount(sec, weights=share, minlength=n_sec)
+        mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
+        lines = np.maximum(1.0, st.annual_revenue[rows] / p.revenue_per_line)
+        sigma = p.line_shock / np.sqrt(lines)
+        growth = p.replicator_speed * (eff - mean_eff[sec]) + sigma * rng.standard_normal(rows.size) - 0.5 * sigma**2
+        share = share * np.exp(growth)
+        share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]
+        st.share[rows] = share
+
+        capacity = st.capital[rows] / self.capital_intensity[sec] / 4.0
+        st.orders[rows] = share * total[sec]
+        st.revenue[rows] = np.minimum(st.orders[rows], capacity)
+        # four-quarter revenue, smoothed: equals 4x revenue in a steady state
+        st.annual_revenue[rows] = st.annual_revenue[rows] * 0.75 + st.revenue[rows]
+        st.revenue[~active] = 0.0

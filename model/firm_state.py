@@ -1,0 +1,125 @@
+"""Columnar firm state: one numpy array per firm attribute, one row per firm ever simulated.
+
+The Mesa agents (:mod:`smegrowth.firms`) are light handles on these rows, so every stage of the model can
+act on all firms of a kind with one vectorised operation. Rows are never reused: a firm that lists, is
+acquired or exits keeps its row (its ``status`` changes) so it is still counted.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class Kind(IntEnum):
+    """Firm kinds of the MIIT tier system plus venture unicorns."""
+
+    SME = 0
+    LITTLE_GIANT = 1
+    UNICORN = 2
+
+
+class Status(IntEnum):
+    """Whether a firm is still in the growth population or how it left."""
+
+    ACTIVE = 0
+    LISTED = 1
+    ACQUIRED = 2
+    EXITED = 3
+
+
+# name: (dtype, initial value, unit / meaning)
+COLUMNS: dict[str, tuple[type, float, str]] = {
+    "kind": (np.int8, 0, "Kind code"),
+    "status": (np.int8, 0, "Status code"),
+    "sector": (np.int16, 0, "index into the model's sector list"),
+    "niche": (np.int32, 0, "national niche market (global index)"),
+    "bank": (np.int8, 0, "index of the firm's bank"),
+    "born": (np.float64, 0.0, "quarter of founding (model quarter index; negative before 2024Q4)"),
+    "left": (np.int32, -1, "quarter the firm left the growth population, -1 if active"),
+    "share": (np.float64, 0.0, "market share within its sector"),
+    "orders": (np.float64, 0.0, "demand for the firm's products in the last quarter, m yuan"),
+    "revenue": (np.float64, 0.0, "revenue in the last quarter (orders up to capacity), m yuan"),
+    "revenue_lag4": (np.float64, 0.0, "annual revenue (sum of 4 quarters) one year ago, m yuan"),
+    "revenue_lag8": (np.float64, 0.0, "annual revenue two years ago, m yuan"),
+    "annual_revenue": (np.float64, 0.0, "revenue over the last four quarters, m yuan"),
+    "profit": (np.float64, 0.0, "after-tax profit in the last quarter, m yuan"),
+    "annual_profit": (np.float64, 0.0, "profit over the last four quarters, m yuan"),
+    "employees": (np.float64, 0.0, "employees"),
+    "capital": (np.float64, 0.0, "capital stock at replacement cost, m yuan"),
+    "vintage": (np.float64, 0.0, "average installation quarter of the capital stock"),
+    "productivity": (np.float64, 0.0, "log productivity, relative to the 2024 sector mean"),
+    "rd": (np.float64, 0.0, "R&D spending in the last quarter, m yuan"),
+    "annual_rd": (np.float64, 0.0, "R&D over the last four quarters, m yuan"),
+    "patents": (np.float64, 0.0, "stock of invention patents"),
+    "digital": (np.float64, 0.0, "digital maturity, 0..1"),
+    "investment": (np.float64, 0.0, "capital expenditure in the last quarter, m yuan"),
+    "cash": (np.float64, 0.0, "cash, m yuan"),
+    "debt": (np.float64, 0.0, "bank debt, m yuan"),
+    "loan_rate": (np.float64, 0.0, "average annual rate on the debt"),
+    "equity_raised": (np.float64, 0.0, "cumulative outside equity raised, m yuan"),
+    "recent_equity": (np.float64, 0.0, "outside equity raised in the last 8 quarters, m yuan (decays)"),
+    "valuation": (np.float64, 0.0, "equity valuation, m yuan (venture or market)"),
+    "hype": (np.float64, 0.0, "log premium of the venture valuation over fundamentals"),
+    "venture": (np.bool_, False, "venture-backed"),
+    "specialisation": (np.float64, 0.0, "main business share of revenue"),
+    "lg_since": (np.int32, -1000, "quarter the firm was (re-)certified a little giant"),
+    "unicorn_since": (np.int32, -1000, "quarter the firm became a unicorn"),
+}
+
+
+class FirmState:
+    """The firm columns, grown geometrically as firms enter.
+
+    Attributes are numpy views of length ``n`` (the number of rows in use), e.g. ``state.revenue``.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self._capacity = max(16, capacity)
+        self._data: dict[str, np.ndarray] = {
+            name: np.full(self._capacity, init, dtype=dtype) for name, (dtype, init, _) in COLUMNS.items()
+        }
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            data[name][: self.n] = value
+        else:
+            super().__setattr__(name, value)
+
+    def add(self, count: int) -> np.ndarray:
+        """Append ``count`` rows holding the columns' initial values; return their indices."""
+        needed = self.n + count
+        if needed > self._capacity:
+            new_cap = max(needed, int(self._capacity * 1.5))
+            for name, (dtype, init, _) in COLUMNS.items():
+                grown = np.full(new_cap, init, dtype=dtype)
+                grown[: self.n] = self._data[name][: self.n]
+                self._data[name] = grown
+            self._capacity = new_cap
+        rows = np.arange(self.n, needed)
+        self.n = needed
+        return rows
+
+    def active(self) -> np.ndarray:
+        """Boolean mask of firms still in the growth population."""
+        return self.status == Status.ACTIVE
+
+    def rows_of(self, kind: Kind) -> np.ndarray:
+        """Indices of active firms of one kind."""
+        return np.flatnonzero((self.status == Status.ACTIVE) & (self.kind == kind))
+
+    def assets(self) -> np.ndarray:
+        """Total assets (cash, if positive, plus capital), m yuan."""
+        return np.maximum(self.cash, 0.0) + self.capital
+
+    def columns(self) -> list[str]:
+        return list(COLUMNS)

@@ -1,0 +1,66 @@
+"""Innovation and productivity: R&D as draws of productivity jumps, imitation, patents, digital maturity.
+
+Following Dosi, Fagiolo & Roventini (2010), each quarter a firm's R&D gives it a chance
+1 - exp(-zeta * opportunity * R&D intensity) of drawing a new technology whose log-productivity step
+is Beta-distributed on [jump_low, jump_high]; it adopts the draw only if it is an improvement. A second
+chance lets it imitate, closing part of the gap to its sector's frontier. R&D yields invention patents
+at a cost per patent. Digital spending raises digital maturity, which lowers unit costs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .firm_state import Kind
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class Innovation:
+    """Stage 6 and the R&D and digital norms that firms' plans start from."""
+
+    def __init__(self) -> None:
+        self.successes = np.zeros(0, dtype=bool)
+        """Rows whose R&D yielded a productivity jump this quarter."""
+
+    def rd_norm(self, model: EnterpriseModel, kind: Kind, rows: np.ndarray) -> np.ndarray:
+        """R&D per yuan of revenue that firms of ``kind`` plan by default."""
+        p = model.params.innovation
+        value = {Kind.SME: p.rd_intensity_sme, Kind.LITTLE_GIANT: p.rd_intensity_little_giant,
+                 Kind.UNICORN: p.rd_intensity_unicorn}[Kind(kind)]
+        return np.full(rows.size, value)
+
+    def digital_demand(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
+        """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""
+        st, p = model.state, model.params.innovation
+        net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[rows], 0.9)
+        return p.digital_spend_share * st.revenue[rows] * (1.0 - st.digital[rows]) * net_price ** (-p.digital_price_elasticity)
+
+    def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
+        """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
+        st, p, rng = model.state, model.params.innovation, model.rng
+        sec = st.sector[rows]
+        opportunity = model.tech_opportunity[sec]
+        revenue = np.maximum(st.revenue[rows], 1e-9)
+        intensity = np.minimum(st.rd[rows] / revenue, 5.0)
+
+        innovate = rng.random(rows.size) < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
+        jump = p.jump_low + (p.jump_high - p.jump_low) * rng.beta(p.jump_beta, p.jump_beta, rows.size)
+        gain = np.where(innovate, np.maximum(jump, 0.0), 0.0)
+
+        imitate = rng.random(rows.size) < 1.0 - np.exp(-p.imitation_rate * intensity)
+        frontier = np.zeros(len(model.sector_keys))
+        prod = st.productivity[rows]
+        for s in np.unique(sec):
+            frontier[s] = np.quantile(prod[sec == s], 0.9)
+        catch_up = np.where(imitate, p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0), 0.0)
+        st.productivity[rows] = prod + np.maximum(gain, catch_up)
+        self.successes = np.zeros(st.n, dtype=bool)
+        self.successes[rows] = gain > 0
+
+        st.patents[rows] += rng.poisson(st.rd[rows] * opportunity / p.patent_cost)
+        uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[rows])
+        st.digital[rows] = np.clip(st.digital[rows] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)

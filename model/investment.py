@@ -1,0 +1,61 @@
+"""Equipment renewal by vintage and expansion investment.
+
+Firms renew equipment with a hazard that rises with its age (Weibull in years since installation,
+scaled by the service life), replacing a share of the capital stock with machines of the current
+technology vintage; and they expand towards a desired capital stock proportional to expected sales
+plus spare capacity. Both respond to the cost of finance through a user-cost elasticity, so cheaper
+project loans (re-lending, interest subsidies) raise investment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class InvestmentPlanner:
+    """Planned renewal and expansion spending of firms (m yuan per quarter)."""
+
+    def financing_rate(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
+        """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""
+        inc = model.incentives
+        market = model.credit.quote(model, rows)
+        project = inc.project_rate[rows] - inc.interest_subsidy[rows]
+        return np.where(np.isnan(project), market, np.minimum(market, project))
+
+    def plan(self, model: EnterpriseModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(renewal, expansion) for ``rows``."""
+        st, p = model.state, model.params.investment
+        sec = st.sector[rows]
+        kappa = model.demand.capital_intensity[sec]
+        expected = 4.0 * st.orders[rows] * np.exp(model.demand.trend[sec])
+        rate = np.maximum(self.financing_rate(model, rows), 0.005)
+        response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
+        desired = kappa * expected * (1.0 + p.capacity_headroom)
+        expansion = np.maximum(desired - st.capital[rows], 0.0) * p.expansion_speed * response
+
+        age = np.maximum(model.quarter - st.vintage[rows], 0.0) / 4.0
+        life, k = p.service_life, p.renewal_shape
+        hazard = 1.0 - np.exp(-(((age + 0.25) / life) ** k - (age / life) ** k))
+        renew = model.rng.random(rows.size) < np.minimum(hazard * response, 1.0)
+        renewal = np.where(renew, p.renewal_fraction * st.capital[rows], 0.0)
+        return renewal, expansion
+
+    def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:
+        """Pay for and install new equipment of this quarter's vintage; depreciate the stock."""
+        st = model.state
+        spend = renewal + expansion
+        model.accounts.firms_pay(rows, spend, "economy", "equipment", category="finance")
+        k_old = st.capital[rows]
+        k_new = k_old + spend
+        st.vintage[rows] = np.where(
+            k_new > 0, (k_old * st.vintage[rows] + spend * model.quarter) / np.maximum(k_new, 1e-12), model.quarter
+        )
+        depreciation = model.params.production.depreciation * k_new
+        st.capital[rows] = k_new - depreciation
+        st.investment[rows] = spend
+        model.accounts.book_non_cash(rows, -depreciation)

@@ -1,0 +1,297 @@
+"""The enterprise-growth model: China's SRDI SMEs, little giants and unicorns, one quarter at a time.
+
+The model orchestrates; agents and markets own behaviour. Each quarter runs nine stages:
+
+1. the government's levers act (schedules, budgets, incentives);
+2. sector demand, trade-in subsidies included; market shares by competitiveness;
+3. production, costs and operating surplus;
+4. firms plan R&D, digital transformation and investment (through their kinds' hooks);
+5. finance: debt service, bank loans (priced and rationed), venture rounds, then spending;
+6. innovation: productivity draws, imitation, patents, digital maturity, equipment installed;
+7. valuation and status: taxes, unicorn status, little-giant review, IPOs, M&A, insolvency;
+8. entry of newly certified SRDI SMEs;
+9. outcomes collected (and the stock-flow identities checked if asked).
+
+Time starts in 2024Q4 (quarter 0, the starting population); money is in million yuan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import outcomes, population
+from .accounts import EQUITY, Accounts
+from .capital_market import CapitalMarket
+from .certification import Certification
+from .credit import Bank, CreditMarket, Financing
+from .demand import DemandMarket
+from .demography import Demography
+from .firm_state import FirmState, Kind, Status
+from .firms import SME, Firm, LittleGiant, Unicorn, call_hook
+from .government import Government
+from .innovation import Innovation
+from .investment import InvestmentPlanner
+from .levers.base import Lever, make_lever
+from .parameters import Parameters
+from .production import Production
+
+START_YEAR = 2024
+START_QUARTER = 4
+WAGE_GROWTH = 0.05
+"""Nominal wage growth per year (NBS: urban wages grew ~5-6 %/yr in 2023-24)."""
+
+KIND_NAMES = {"SME": Kind.SME, "LittleGiant": Kind.LITTLE_GIANT, "Unicorn": Kind.UNICORN}
+
+
+class EnterpriseModel(mesa.Model):
+    """Agent-based model of innovative SMEs, little giants and unicorns under policy levers.
+
+    Args:
+        scale: Share of the national population simulated (1.0 = ~141,000 firms). Outcomes are
+            reported at national scale.
+        rng: Seed (or numpy Generator) for all randomness; the same seed gives the same results.
+        parameters: A :class:`Parameters`, or a mapping of dotted overrides such as
+            ``{"credit.capital_requirement": 0.12}``.
+        levers: Lever instances, or a mapping ``{name: settings}`` of registered levers.
+        kinds: Replacement agent classes by kind name (``"SME"``, ``"LittleGiant"``, ``"Unicorn"``).
+        check_accounts: Verify the stock-flow identities every quarter and raise on a breach.
+    """
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        rng: int | np.random.Generator | None = None,
+        parameters: Parameters | Mapping[str, Any] | None = None,
+        levers: Iterable[Lever] | Mapping[str, Mapping[str, Any] | None] | None = None,
+        kinds: Mapping[str, type[Firm]] | None = None,
+        check_accounts: bool = False,
+    ) -> None:
+        super().__init__(rng=rng)
+        if not (isinstance(scale, int | float) and np.isfinite(scale) and 0 < scale <= 10):
+            raise ValueError(f"scale must be a number in (0, 10], got {scale!r}")
+        self.scale = float(scale)
+        if parameters is None:
+            parameters = Parameters()
+        elif not isinstance(parameters, Parameters):
+            parameters = Parameters().override(dict(parameters))
+        self.params: Parameters = parameters
+        self.kind_classes: dict[Kind, type[Firm]] = {Kind.SME: SME, Kind.LITTLE_GIANT: LittleGiant, Kind.UNICORN: Unicorn}
+        for name, cls in (kinds or {}).items():
+            if name not in KIND_NAMES:
+                raise ValueError(f"unknown firm kind '{name}' (known: {', '.join(KIND_NAMES)})")
+            base = self.kind_classes[KIND_NAMES[name]]
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise TypeError(f"kinds['{name}'] must be a subclass of {base.__name__}")
+            self.kind_classes[KIND_NAMES[name]] = cls
+        if isinstance(levers, Mapping):
+            levers = [make_lever(name, settings or {}) for name, settings in levers.items()]
+        self.levers: list[Lever] = list(levers or [])
+        self.check_accounts = check_accounts
+
+        self.quarter = 0
+        self.sector_keys = list(self.params.sectors)
+        sectors = list(self.params.sectors.values())
+        self.tech_opportunity = np.array([s.tech_opportunity for s in sectors])
+        self.valuation_multiple = np.array([s.valuation_multiple for s in sectors])
+        self.wage_index = 1.0
+
+        expected = sum(population.counts(self.params, self.scale).values())
+        self.state = FirmState(int(expected * 1.4) + 64)
+        self.accounts = Accounts(self, len(self.params.credit.bank_names))
+        self.banks = [Bank(self, i, name) for i, name in enumerate(self.params.credit.bank_names)]
+        self.government = Government(self, self.levers)
+        self.capital_market = CapitalMarket(self)
+        self.demand = DemandMarket(self)
+        self.production = Production()
+        self.investment = InvestmentPlanner()
+        self.innovation = Innovation()
+        self.credit = CreditMarket()
+        self.certification = Certification()
+        self.demography = Demography()
+        self.last_financing: Financing | None = None
+        self.indebted_at_start = 0
+
+        population.build(self)
+        self._handles: list[Firm | None] = []
+        self.add_handles(np.arange(self.state.n))
+        st = self.state
+        st.loan_rate = self.credit.quote(self, np.arange(st.n))
+        self.accounts.open_banks(np.bincount(st.bank, weights=st.debt, minlength=len(self.banks)),
+                                 self.params.credit.initial_capital_ratio)
+        self.accounts.balance["economy"] = -float(st.cash.sum())
+        self.demand.open(self)
+        self.government.incentives.reset(st.n)
+        self._records: list[dict[str, Any]] = [outcomes.collect(self)]
+
+    # --- calendar ---------------------------------------------------------------------------------
+    @property
+    def calendar_quarter(self) -> int:
+        """Calendar quarter (1-4) of the current model quarter."""
+        return (START_QUARTER - 1 + self.quarter) % 4 + 1
+
+    def quarter_label(self, quarter: int | None = None) -> str:
+        """Label like ``2025Q1`` for model quarter ``quarter`` (default: the current one)."""
+        q = self.quarter if quarter is None else quarter
+        index = START_YEAR * 4 + START_QUARTER - 1 + q
+        return f"{index // 4}Q{index % 4 + 1}"
+
+    @property
+    def incentives(self):
+        return self.government.incentives
+
+    # --- firms ------------------------------------------------------------------------------------
+    def add_handles(self, rows: np.ndarray) -> None:
+        """Create the Mesa agent handle of each new row, of the class configured for its kind."""
+        self._handles.extend([None] * (self.state.n - len(self._handles)))
+        kinds = self.state.kind[rows]
+        for kind in np.unique(kinds):
+            cls = self.kind_classes[Kind(int(kind))]
+            for r in rows[kinds == kind]:
+                self._handles[r] = cls(self, int(r))
+
+    def firms_at(self, rows: np.ndarray) -> list[Firm]:
+        """The agent handles of ``rows``."""
+        return [self._handles[r] for r in rows]  # type: ignore[misc]
+
+    def firm_rows(self, kinds: Iterable[str] = ("SME", "LittleGiant", "Unicorn")) -> np.ndarray:
+        """Rows of active firms of the named kinds."""
+        codes = [KIND_NAMES[k] for k in kinds]
+        return np.flatnonzero(self.state.active() & np.isin(self.state.kind, codes))
+
+    def change_kind(self, rows: np.ndarray, kind: Kind) -> None:
+        """Promote or demote firms: their row keeps its state, their handle becomes the new kind."""
+        if rows.size == 0:
+            return
+        self.state.kind[rows] = kind
+        cls = self.kind_classes[kind]
+        for r in rows:
+            old = self._handles[r]
+            if old is not None:
+                old.remove()
+            self._handles[r] = cls(self, int(r))
+
+    def leave(self, rows: np.ndarray, status: Status) -> None:
+        """Firms leave the growth population (listed, acquired or exited); their rows stay counted.
+
+        A listed or acquired firm's debt is repaid (owners inject equity if its cash falls short).
+        """
+        if rows.size == 0:
+            return
+        st = self.state
+        if status != Status.EXITED:
+            shortfall = np.maximum(st.debt[rows] - np.maximum(st.cash[rows], 0.0), 0.0)
+            shortfall += np.maximum(-st.cash[rows], 0.0)
+            if shortfall.any():
+                self.accounts.firms_receive(rows, shortfall, "investors", "owners settle debts", EQUITY)
+            self.accounts.repay(rows, st.debt[rows].copy(), "repaid on exit")
+        st.status[rows] = status
+        st.left[rows] = self.quarter
+        for r in rows:
+            handle = self._handles[r]
+            if handle is not None:
+                handle.remove()
+                self._handles[r] = None
+
+    def stochastic_round(self, x: float) -> int:
+        """Round ``x`` up with probability equal to its fractional part (unbiased at small scale)."""
+        base = int(np.floor(x))
+        return base + int(self.rng.random() < x - base)
+
+    # --- the quarter ------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one quarter through the nine stages."""
+        self.quarter += 1
+        self.wage_index *= (1.0 + WAGE_GROWTH) ** 0.25
+        st, acc = self.state, self.accounts
+        acc.begin_quarter()
+        self.indebted_at_start = int(np.count_nonzero(st.active() & (st.debt > 0)))
+
+        # 1. levers
+        self.government.act()
+        # 2. demand and market shares
+        self.demand.step(self)
+        # 3. production
+        self.production.step(self)
+        # 4. plans, by kind, through the kinds' hooks
+        rows = np.flatnonzero(st.active())
+        rd, digital, renewal, expansion = (np.zeros(rows.size) for _ in range(4))
+        kinds = st.kind[rows]
+        for kind, cls in self.kind_classes.items():
+            sel = np.flatnonzero(kinds == kind)
+            if sel.size == 0:
+                continue
+            r = rows[sel]
+            rd[sel] = call_hook(cls, "plan_rd", self, r) * st.revenue[r] + self.incentives.rd_grant[r]
+            digital[sel] = call_hook(cls, "plan_digital", self, r)
+            renewal[sel], expansion[sel] = call_hook(cls, "plan_investment", self, r)
+        # 5. finance
+        self.capital_market.venture_rounds(self, rows)
+        fin = self.credit.finance(self, rows, rd, digital, renewal, expansion)
+        self.last_financing = fin
+        st.rd[rows] = fin.rd
+        st.annual_rd[rows] = 0.75 * st.annual_rd[rows] + fin.rd
+        self.government.settle()
+        self.credit.bank_costs(self)
+        # 6. innovation and new equipment
+        self.investment.install(self, rows, fin.renewal, fin.expansion)
+        self.innovation.step(self, rows, fin.digital)
+        # 7. profit and tax, valuation and status
+        self._book_profit(rows)
+        self.capital_market.update_premia(self, rows)
+        self.certification.update_unicorns(self)
+        self.certification.review_little_giants(self)
+        self.capital_market.ipos(self)
+        self.capital_market.acquisitions(self)
+        self.demography.insolvencies(self)
+        if self.calendar_quarter == 4:
+            active = st.active()
+            st.revenue_lag8[active] = st.revenue_lag4[active]
+            st.revenue_lag4[active] = st.annual_revenue[active]
+        # 8. entry
+        self.demography.enter(self)
+        # 9. outcomes
+        self._records.append(outcomes.collect(self))
+        if self.check_accounts:
+            acc.check()
+
+    def _book_profit(self, rows: np.ndarray) -> None:
+        """Profit is this quarter's income (net-worth change other than equity); 15 % tax on profits."""
+        st = self.state
+        income = self.accounts.income_of(rows)
+        tax = self.params.production.tax_rate * np.maximum(income, 0.0)
+        self.accounts.firms_pay(rows, tax, "government", "corporate income tax")
+        st.profit[rows] = income - tax
+        st.annual_profit[rows] = 0.75 * st.annual_profit[rows] + st.profit[rows]
+
+    def run(self, quarters: int = 24) -> pd.DataFrame:
+        """Run ``quarters`` more quarters and return the whole time series."""
+        if not isinstance(quarters, int) or quarters < 0:
+            raise ValueError(f"quarters must be a non-negative integer, got {quarters!r}")
+        for _ in range(quarters):
+            self.step()
+        return self.timeseries()
+
+    # --- results ----------------------------------------------------------------------------------
+    def timeseries(self) -> pd.DataFrame:
+        """One row per quarter from 2024Q4, national-scale outcomes (see :mod:`smegrowth.outcomes`)."""
+        return outcomes.to_frame(self._records)
+
+    def summary(self) -> dict[str, float]:
+        """Final outcomes of the run: end-of-run stocks and flows cumulated over all quarters."""
+        return outcomes.summarise(self.timeseries())
+
+    def firm_table(self) -> pd.DataFrame:
+        """A snapshot of every firm row (active and departed) with kind, status and sector names."""
+        st = self.state
+        data = {name: getattr(st, name).copy() for name in st.columns()}
+        frame = pd.DataFrame(data)
+        frame["kind"] = pd.Categorical.from_codes(st.kind, [k.name.lower() for k in Kind])
+        frame["status"] = pd.Categorical.from_codes(st.status, [s.name.lower() for s in Status])
+        frame["sector"] = pd.Categorical.from_codes(st.sector, self.sector_keys)
+        frame["age_years"] = (self.quarter - st.born) / 4.0
+        return frame

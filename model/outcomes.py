@@ -1,0 +1,141 @@
+"""Outcome metrics collected every quarter, at national scale (model figures divided by ``scale``).
+
+Counts are firms; money is million yuan per quarter; rates are per year. The first row is the
+starting population (2024Q4) with zero flows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .firm_state import Kind, Status
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+OUTCOME_DESCRIPTIONS: dict[str, str] = {
+    "smes": "SRDI SMEs that are not little giants (or unicorns), end of quarter",
+    "little_giants": "certified little giants, end of quarter",
+    "unicorns": "unicorns (valuation >= US$1 bn, unlisted), end of quarter",
+    "srdi_firms": "all SRDI firms incl. little giants, end of quarter",
+    "new_little_giants": "firms certified little giants this quarter",
+    "lost_little_giants": "little giants that failed re-review this quarter",
+    "new_unicorns": "firms that became unicorns this quarter",
+    "ipos": "firms that listed this quarter",
+    "little_giant_ipos": "little giants that listed this quarter",
+    "unicorn_ipos": "unicorns that listed this quarter",
+    "acquisitions": "firms acquired this quarter",
+    "exits": "firms that exited through insolvency this quarter",
+    "entries": "new SRDI SMEs this quarter",
+    "revenue": "revenue of active firms this quarter, m yuan",
+    "employment": "employees of active firms, end of quarter",
+    "rd_spending": "R&D spending this quarter, m yuan",
+    "investment": "capital expenditure this quarter, m yuan",
+    "digital_spending": "digital-transformation spending this quarter, m yuan",
+    "patents": "stock of invention patents of active firms",
+    "productivity": "revenue-weighted mean log productivity of active firms",
+    "digital_maturity": "revenue-weighted mean digital maturity of active firms",
+    "new_lending": "new bank loans this quarter, m yuan",
+    "project_lending": "new loans for eligible equipment-renewal projects this quarter, m yuan",
+    "loan_rate": "average annual rate on new loans",
+    "approval_rate": "share of loan applicants granted credit this quarter",
+    "default_rate": "annualised share of indebted firms that defaulted this quarter",
+    "venture_funding": "venture equity raised this quarter, m yuan",
+    "total_valuation_unicorns": "sum of unicorn valuations, m yuan",
+    "fiscal_cost": "spending of all levers this quarter, m yuan",
+}
+
+
+def collect(model: EnterpriseModel) -> dict[str, Any]:
+    """One row of outcomes for the quarter just completed."""
+    st = model.state
+    s = model.scale
+    active = st.active()
+    kind = st.kind
+    first = model.quarter == 0
+    rows = np.flatnonzero(active)
+    rev = st.revenue[rows]
+    rev_total = float(rev.sum())
+    fin = model.last_financing
+    record: dict[str, Any] = {
+        "quarter": model.quarter_label(),
+        "step": model.quarter,
+        "smes": int(np.count_nonzero(active & (kind == Kind.SME))) / s,
+        "little_giants": int(np.count_nonzero(active & (kind == Kind.LITTLE_GIANT))) / s,
+        "unicorns": int(np.count_nonzero(active & (kind == Kind.UNICORN))) / s,
+    }
+    record["srdi_firms"] = record["smes"] + record["little_giants"]
+    left_now = (st.left == model.quarter) & ~first
+    listed = left_now & (st.status == Status.LISTED)
+    indebted = model.indebted_at_start
+    record.update({
+        "new_little_giants": 0 if first else model.certification.new_little_giants / s,
+        "lost_little_giants": 0 if first else model.certification.lost_little_giants / s,
+        "new_unicorns": 0 if first else model.certification.new_unicorns.size / s,
+        "ipos": int(listed.sum()) / s,
+        "little_giant_ipos": int((listed & (kind == Kind.LITTLE_GIANT)).sum()) / s,
+        "unicorn_ipos": int((listed & (kind == Kind.UNICORN)).sum()) / s,
+        "acquisitions": int((left_now & (st.status == Status.ACQUIRED)).sum()) / s,
+        "exits": int((left_now & (st.status == Status.EXITED)).sum()) / s,
+        "entries": 0 if first else model.demography.entries.size / s,
+        "revenue": rev_total / s,
+        "employment": float(st.employees[rows].sum()) / s,
+        "rd_spending": float(st.rd[rows].sum()) / s,
+        "investment": 0.0 if first else float(fin.renewal.sum() + fin.expansion.sum()) / s,
+        "digital_spending": 0.0 if first else float(fin.digital.sum()) / s,
+        "patents": float(st.patents[rows].sum()) / s,
+        "productivity": float((st.productivity[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+        "digital_maturity": float((st.digital[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+        "new_lending": 0.0 if first else model.credit.new_lending / s,
+        "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
+        "loan_rate": model.credit.new_lending_rate if not first else float(
+            np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12))),
+        "approval_rate": (model.credit.approvals / model.credit.applications) if (
+            not first and model.credit.applications) else 0.0,
+        "default_rate": 0.0 if first or indebted == 0 else 4.0 * model.demography.defaulted_borrowers / indebted,
+        "venture_funding": 0.0 if first else model.capital_market.equity_raised / s,
+        "total_valuation_unicorns": float(st.valuation[active & (kind == Kind.UNICORN)].sum()) / s,
+    })
+    fiscal = model.government.fiscal_cost()
+    record["fiscal_cost"] = 0.0 if first else float(sum(fiscal.values()))
+    for name, spent in fiscal.items():
+        record[f"fiscal_cost_{name}"] = 0.0 if first else spent
+    new_u = model.certification.new_unicorns if not first else np.zeros(0, dtype=int)
+    by_sector_new = np.bincount(st.sector[new_u], minlength=len(model.sector_keys)) / s
+    by_sector_rev = np.bincount(st.sector[rows], weights=rev, minlength=len(model.sector_keys)) / s
+    for i, key in enumerate(model.sector_keys):
+        record[f"new_unicorns_{key}"] = float(by_sector_new[i])
+        record[f"revenue_{key}"] = float(by_sector_rev[i])
+    return record
+
+
+STOCKS = {"smes", "little_giants", "unicorns", "srdi_firms", "employment", "patents", "productivity",
+          "digital_maturity", "total_valuation_unicorns"}
+RATES = {"loan_rate", "approval_rate", "default_rate"}
+
+
+def summarise(frame: pd.DataFrame) -> dict[str, float]:
+    """Final outcomes of a run: stocks at the end; flows in the last quarter and summed over the run
+    (``<name>_total``, first row excluded); rates in the last quarter and averaged (``<name>_mean``)."""
+    last = frame.iloc[-1]
+    body = frame.iloc[1:]
+    out: dict[str, float] = {"quarters": float(len(frame) - 1)}
+    for col in frame.columns:
+        if col in ("quarter", "step"):
+            continue
+        out[col] = float(last[col])
+        if col in STOCKS:
+            continue
+        if col in RATES:
+            out[f"{col}_mean"] = float(body[col].mean()) if len(body) else float(last[col])
+        else:
+            out[f"{col}_total"] = float(body[col].sum())
+    return out
+
+
+def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The time series as a DataFrame, one row per quarter."""
+    return pd.DataFrame.from_records(records)

@@ -1,0 +1,57 @@
+"""Production, costs and operating cash flow.
+
+A firm's unit cost falls with its efficiency relative to its sector: its own log productivity, the
+vintage of its equipment (new machines embody the technology frontier) and its digital maturity
+(K+S: unit cost = wage / productivity). Intermediate inputs are a sector-wide share of revenue scaled by
+relative unit cost; employment follows from labour productivity; overheads are fixed per unit of
+capital. Revenue is paid by the rest of the economy; inputs, wages and overheads are paid to it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .model import EnterpriseModel
+
+
+class Production:
+    """Stage 3: output, costs and the operating surplus of active firms."""
+
+    def __init__(self) -> None:
+        self.operating_surplus = np.zeros(0)
+        """Gross operating surplus of each row this quarter, m yuan."""
+        self.costs = np.zeros(0)
+        """Operating costs (inputs, wages, overheads) of each row this quarter, m yuan."""
+
+    def efficiency(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
+        """Log efficiency of ``rows``: productivity + embodied vintage + digital gains."""
+        st, p = model.state, model.params.innovation
+        vintage_gap = (st.vintage[rows] - model.quarter) / 4.0 * p.frontier_growth
+        return st.productivity[rows] + p.embodied_share * vintage_gap + p.digital_productivity * st.digital[rows]
+
+    def step(self, model: EnterpriseModel) -> None:
+        st, p = model.state, model.params.production
+        rows = np.flatnonzero(st.active())
+        sec = st.sector[rows]
+        eff = self.efficiency(model, rows)
+        n_sec = len(model.sector_keys)
+        rev = st.revenue[rows]
+        mean_eff = np.bincount(sec, weights=rev * eff, minlength=n_sec) / np.maximum(
+            np.bincount(sec, weights=rev, minlength=n_sec), 1e-300
+        )
+        relative_cost = np.exp(-p.productivity_cost_elasticity * (eff - mean_eff[sec]))
+        materials = p.materials_share * rev * relative_cost
+        employees = 4.0 * rev / (model.params.population.labour_productivity * np.exp(eff))
+        wages = employees * p.wage * model.wage_index
+        overhead = p.overhead_rate * st.capital[rows]
+        st.employees[rows] = employees
+        costs = materials + wages + overhead
+        self.costs = np.zeros(st.n)
+        self.costs[rows] = costs
+        self.operating_surplus = np.zeros(st.n)
+        self.operating_surplus[rows] = rev - costs
+        model.accounts.firms_receive(rows, rev, "economy", "sales")
+        model.accounts.firms_pay(rows, costs, "economy", "inputs, wages, overheads")
