@@ -3,9 +3,9 @@
 Neither K+S nor CATS models equity finance, so this mechanism is our own. A venture-backed firm's
 valuation is its annual revenue times its sector's price/sales multiple times a log premium ("hype")
 that follows a mean-reverting random walk and jumps when its R&D succeeds. Rounds arrive at random and
-sell a fixed share of the firm. Each quarter the IPO window admits a random number of listings (an AR(1)
-around the baseline rate of A-share IPOs, of which a share goes to this population), drawn from
-eligible firms with weights that favour little giants and unicorns. Firms are acquired at a small
+sell a fixed share of the firm. Each quarter the A-share IPO window admits a random number of listings (an AR(1)
+around the baseline rate, of which a share goes to SRDI firms), drawn from eligible firms with weights
+that favour little giants; unicorns list (on- or offshore) at their own hazard. Firms are acquired at a small
 hazard that is higher for loss-making firms (restructuring).
 """
 
@@ -68,25 +68,28 @@ class CapitalMarket(mesa.Agent):
             st.recent_equity[funded] += amount
 
     def ipos(self, model: EnterpriseModel) -> np.ndarray:
-        """Stage 7: list firms through this quarter's IPO window; return the rows listed."""
+        """Stage 7: list SRDI firms through this quarter's A-share window and unicorns at their own
+        hazard (on- or offshore); return the rows listed."""
         st, p, rng = model.state, model.params.listing, model.rng
         self.window = p.ipo_capacity_persistence * self.window + p.ipo_capacity_volatility * rng.standard_normal()
         expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
         expected += model.incentives.ipo_capacity_extra
         rows = np.flatnonzero(st.active())
         unicorn = st.kind[rows] == Kind.UNICORN
-        eligible = (st.annual_revenue[rows] >= p.min_revenue) & ((st.annual_profit[rows] > 0) | unicorn)
+        eligible = ~unicorn & (st.annual_revenue[rows] >= p.min_revenue) & (st.annual_profit[rows] > 0)
         candidates = rows[eligible]
         n = min(int(rng.poisson(expected)), candidates.size)
-        if n == 0:
-            return np.zeros(0, dtype=int)
-        weight = np.select(
-            [st.kind[candidates] == Kind.UNICORN, st.kind[candidates] == Kind.LITTLE_GIANT],
-            [p.unicorn_priority, p.little_giant_priority],
-            1.0,
-        ) * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
-        keys = np.log(weight) + rng.gumbel(size=candidates.size)  # weighted sampling without replacement
-        listed = candidates[np.argsort(-keys)[:n]]
+        listed = np.zeros(0, dtype=int)
+        if n > 0:
+            weight = np.where(st.kind[candidates] == Kind.LITTLE_GIANT, p.little_giant_priority, 1.0)
+            weight = weight * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
+            keys = np.log(weight) + rng.gumbel(size=candidates.size)  # weighted sampling without replacement
+            listed = candidates[np.argsort(-keys)[:n]]
+        unicorns = rows[unicorn]
+        hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
+        listed = np.concatenate([listed, unicorns[rng.random(unicorns.size) < np.minimum(hazard, 1.0)]])
+        if listed.size == 0:
+            return listed
         proceeds = p.proceeds_share * st.valuation[listed]
         fees = p.listing_cost * (1.0 - model.incentives.listing_cost_cut) * proceeds
         model.accounts.firms_receive(listed, proceeds, "investors", "IPO proceeds", EQUITY)

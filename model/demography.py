@@ -18,7 +18,7 @@ import numpy as np
 
 from .accounts import EQUITY, FINANCE
 from .firm_state import Kind, Status
-from .population import sample_ages, sample_sizes
+from .population import place_in_niches, sample_ages, sample_sizes
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -93,6 +93,8 @@ class Demography:
         st.specialisation[rows] = rng.beta(8, 2, n)
         st.digital[rows] = rng.beta(2, 5, n)
         st.patents[rows] = rng.poisson(1.0, n)
+        sd = params.innovation.rd_taste_sigma
+        st.rd_taste[rows] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
         st.annual_rd[rows] = model.innovation.rd_norm(model, Kind.SME, rows) * annual
         st.employees[rows] = annual / pop.labour_productivity
         prone = np.array([s.frontier or s.valuation_multiple >= 8 for s in sectors])
@@ -100,7 +102,6 @@ class Demography:
         multiple = model.valuation_multiple[sec]
         ceiling = np.log(0.9 * params.venture.unicorn_threshold / (multiple * annual))
         st.hype[rows] = np.where(st.venture[rows], np.minimum(rng.normal(0.0, 0.7, n), ceiling), 0.0)
-        st.niche[rows] = model.niche_offset[sec] + (rng.random(n) * model.niches_per_sector[sec]).astype(int)
         shares = np.asarray(params.credit.bank_shares)
         st.bank[rows] = rng.choice(shares.size, size=n, p=shares / shares.sum())
 
@@ -108,6 +109,7 @@ class Demography:
         firms = np.maximum(np.bincount(st.sector[act], minlength=len(sectors)), 1)
         st.share[rows] = params.demand.entrant_share * sector_share[sec] / firms[sec]
 
+        place_in_niches(model, rows)
         model.accounts.firms_receive(rows, cash + capital, "investors", "founders' equity", EQUITY)
         model.accounts.firms_pay(rows, capital, "economy", "equipment", FINANCE)
         st.capital[rows] = capital

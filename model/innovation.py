@@ -27,11 +27,12 @@ class Innovation:
         """Rows whose R&D yielded a productivity jump this quarter."""
 
     def rd_norm(self, model: EnterpriseModel, kind: Kind, rows: np.ndarray) -> np.ndarray:
-        """R&D per yuan of revenue that firms of ``kind`` plan by default."""
+        """R&D per yuan of revenue that firms of ``kind`` plan by default: the kind's mean intensity
+        times the firm's own R&D taste."""
         p = model.params.innovation
         value = {Kind.SME: p.rd_intensity_sme, Kind.LITTLE_GIANT: p.rd_intensity_little_giant,
                  Kind.UNICORN: p.rd_intensity_unicorn}[Kind(kind)]
-        return np.full(rows.size, value)
+        return value * model.state.rd_taste[rows]
 
     def digital_demand(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""

@@ -35,14 +35,14 @@ class InvestmentPlanner:
         expected = 4.0 * st.orders[rows] * np.exp(model.demand.trend[sec])
         rate = np.maximum(self.financing_rate(model, rows), 0.005)
         response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
-        desired = kappa * expected * (1.0 + p.capacity_headroom)
-        expansion = np.maximum(desired - st.capital[rows], 0.0) * p.expansion_speed * response
-
         age = np.maximum(model.quarter - st.vintage[rows], 0.0) / 4.0
         life, k = p.service_life, p.renewal_shape
         hazard = 1.0 - np.exp(-(((age + 0.25) / life) ** k - (age / life) ** k))
         renew = model.rng.random(rows.size) < np.minimum(hazard * response, 1.0)
         renewal = np.where(renew, p.renewal_fraction * st.capital[rows], 0.0)
+        # renewal replaces worn capacity, so only the remaining gap to desired capital is expansion
+        desired = kappa * expected * (1.0 + p.capacity_headroom)
+        expansion = np.maximum(desired - st.capital[rows] - renewal, 0.0) * p.expansion_speed * response
         return renewal, expansion
 
     def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:

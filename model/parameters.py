@@ -56,7 +56,7 @@ class PopulationParams(_Group):
         1.2, gt=0, description="Annual revenue per employee at sector-average productivity, m yuan (calibration)."
     )
     venture_share: float = Field(
-        0.06, ge=0, le=1, description="Share of SRDI SMEs that are venture-backed (calibration to unicorn births)."
+        0.03, ge=0, le=1, description="Share of SRDI SMEs that are venture-backed (calibration to unicorn births)."
     )
     lg_with_loans: float = Field(0.70, ge=0, le=1, description="Share of little giants with bank loans (PBoC 2021, FACTS §7).")
     lg_loan_balance: float = Field(75.0, ge=0, description="Average loan balance of indebted little giants, m yuan (PBoC 2021).")
@@ -88,7 +88,7 @@ class ProductionParams(_Group):
     """Costs, profit and taxes."""
 
     materials_share: float = Field(
-        0.64, gt=0, lt=1, description="Intermediate-input cost per yuan of revenue at sector-average productivity (calibration to a ~6 % net margin; NBS industrial profit margin 5.4 % in 2024)."
+        0.60, gt=0, lt=1, description="Intermediate-input cost per yuan of revenue at sector-average productivity (calibration to a ~6 % median net margin; NBS industrial profit margin 5.4 % in 2024)."
     )
     wage: float = Field(
         0.026, gt=0, description="Wage per employee per quarter, m yuan (NBS 2023 urban non-private manufacturing ~104k yuan/yr)."
@@ -109,6 +109,9 @@ class InnovationParams(_Group):
     rd_intensity_sme: float = Field(0.05, ge=0, le=1, description="R&D/revenue of SRDI SMEs (MIIT rule >= 3 %; calibration).")
     rd_intensity_little_giant: float = Field(0.075, ge=0, le=1, description="R&D/revenue of little giants (> 7 % unlisted, FACTS §7).")
     rd_intensity_unicorn: float = Field(0.15, ge=0, le=2, description="R&D/revenue of unicorns (calibration: venture-funded burn).")
+    rd_taste_sigma: float = Field(
+        0.35, ge=0, le=2, description="Log-s.d. of firms' R&D intensity around their kind's mean (calibration)."
+    )
     innovation_rate: float = Field(
         3.0, ge=0, description="zeta in P(jump) = 1 - exp(-zeta * opportunity * R&D intensity), per quarter (K+S; calibration)."
     )
@@ -199,15 +202,21 @@ class VentureParams(_Group):
 class ListingParams(_Group):
     """IPO window and M&A (FACTS §6)."""
 
-    ipo_capacity: float = Field(100.0, ge=0, description="A-share IPOs per year in the baseline window (~100 in 2024).")
+    ipo_capacity: float = Field(
+        116.0, ge=0, description="A-share IPOs per year in the baseline window (2024: 64 LG IPOs were 55 %, so ~116; FACTS §6)."
+    )
     ipo_capacity_persistence: float = Field(0.8, ge=0, lt=1, description="AR(1) persistence of the quarterly IPO window.")
-    ipo_capacity_volatility: float = Field(0.3, ge=0, description="S.d. of log shocks to the IPO window.")
+    ipo_capacity_volatility: float = Field(0.2, ge=0, description="S.d. of log shocks to the IPO window.")
     population_share: float = Field(
-        0.75, ge=0, le=1, description="Share of A-share IPOs taken by SRDI firms and unicorns (LGs alone 55 %, FACTS §6)."
+        0.75, ge=0, le=1, description="Share of A-share IPOs taken by SRDI SMEs (LGs alone 55 %, FACTS §6; calibration)."
     )
     min_revenue: float = Field(150.0, ge=0, description="Annual revenue needed to list, m yuan (simplified ChiNext/STAR/BSE).")
-    little_giant_priority: float = Field(4.0, ge=0, description="IPO queue weight of little giants relative to other SRDI SMEs.")
-    unicorn_priority: float = Field(6.0, ge=0, description="IPO queue weight of unicorns.")
+    little_giant_priority: float = Field(
+        6.0, ge=0, description="IPO queue weight of little giants relative to other SRDI SMEs (calibration: LGs took 64 of 2024's IPOs)."
+    )
+    unicorn_ipo_rate: float = Field(
+        0.05, ge=0, le=1, description="Annual chance a unicorn lists, on- or offshore (GEI 2023: 19 IPO exits of 375)."
+    )
     proceeds_share: float = Field(0.25, gt=0, le=1, description="IPO proceeds per yuan of valuation.")
     listing_cost: float = Field(0.08, ge=0, lt=1, description="Underwriting and listing fees per yuan of proceeds (calibration).")
     listed_multiple: float = Field(4.0, gt=0, description="Valuation per yuan of annual revenue for firms without venture valuation (listed LGs: 6.7 bn / 1.3 bn).")

@@ -149,6 +149,8 @@ def _operations(model: EnterpriseModel, rows: np.ndarray, annual: np.ndarray, ki
     st.capital[rows] = kappa * annual * headroom * np.exp(0.15 * rng.standard_normal(n))
     life = params.investment.service_life
     st.vintage[rows] = -4.0 * rng.uniform(0.0, 0.9 * life, n)
+    sd = params.innovation.rd_taste_sigma
+    st.rd_taste[rows] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
     rd_int = model.innovation.rd_norm(model, kind, rows)
     st.annual_rd[rows] = rd_int * annual
     st.rd[rows] = st.annual_rd[rows] / 4.0
@@ -178,14 +180,29 @@ def _balance_sheet(model: EnterpriseModel, rows: np.ndarray, kind: Kind) -> None
 
 def _assign_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
     """National niche markets: each sector is split into niches of ``population.niche_size`` firms."""
-    st, rng = model.state, model.rng
-    size = model.params.population.niche_size
+    st = model.state
     counts_by_sector = np.bincount(st.sector[rows], minlength=len(model.sector_keys))
-    n_niches = np.maximum(1, np.ceil(counts_by_sector / size)).astype(int)
-    model.niche_offset = np.concatenate([[0], np.cumsum(n_niches)[:-1]])
-    model.niches_per_sector = n_niches
+    n_niches = np.maximum(1, np.ceil(counts_by_sector / model.params.population.niche_size)).astype(int)
+    model.niche_sector = np.repeat(np.arange(len(model.sector_keys)), n_niches)
+    place_in_niches(model, rows)
+
+
+def place_in_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
+    """Put firms ``rows`` into random niches of their sector, opening new niches as sectors fill up
+    so that niches keep about ``population.niche_size`` active firms."""
+    st, rng = model.state, model.rng
+    n_sec = len(model.sector_keys)
+    active = np.bincount(st.sector[st.active()], minlength=n_sec)
+    needed = np.ceil(active / model.params.population.niche_size).astype(int)
+    have = np.bincount(model.niche_sector, minlength=n_sec)
+    extra = np.maximum(needed - have, 0)
+    if extra.any():
+        model.niche_sector = np.concatenate([model.niche_sector, np.repeat(np.arange(n_sec), extra)])
     sec = st.sector[rows]
-    st.niche[rows] = model.niche_offset[sec] + (rng.random(rows.size) * n_niches[sec]).astype(int)
+    for s in np.unique(sec):
+        mine = rows[sec == s]
+        options = np.flatnonzero(model.niche_sector == s)
+        st.niche[mine] = options[rng.integers(0, options.size, mine.size)]
 
 
 def _assign_banks(model: EnterpriseModel, rows: np.ndarray) -> None:

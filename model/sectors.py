@@ -58,7 +58,7 @@ DEFAULT_SECTORS: dict[str, SectorParams] = {
     "nev_battery": _s(
         name="New-energy vehicles and batteries", manufacturing=True, frontier=False,
         demand_growth=0.18, demand_volatility=0.03, capital_intensity=0.9, tech_opportunity=1.2,
-        valuation_multiple=5.0, trade_in_goods=["nev"],
+        valuation_multiple=8.0, trade_in_goods=["nev"],
         share_srdi=0.07, share_little_giants=0.08, share_unicorns=0.12,
     ),
     "consumer_durables": _s(
