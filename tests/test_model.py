@@ -1,0 +1,133 @@
+"""The core model: population counts, outcomes, accounting, reproducibility, library use."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Status, Unicorn
+from smegrowth.accounts import AccountingError
+from smegrowth.parameters import ParameterError
+
+REQUIRED = [
+    "quarter", "smes", "little_giants", "unicorns", "new_little_giants", "new_unicorns", "ipos",
+    "acquisitions", "exits", "entries", "revenue", "employment", "rd_spending", "investment",
+    "new_lending", "loan_rate", "default_rate", "fiscal_cost",
+]
+
+
+def test_starting_population_matches_facts_at_national_scale():
+    model = EnterpriseModel(scale=1.0, rng=3)
+    row = model.timeseries().iloc[0]
+    assert row["quarter"] == "2024Q4"
+    assert row["little_giants"] == 14_600
+    assert row["smes"] + row["little_giants"] == 141_000
+    assert 340 <= row["unicorns"] <= 375
+    st = model.state
+    lg = st.kind == Kind.LITTLE_GIANT
+    manufacturing = np.array([s.manufacturing for s in model.params.sectors.values()])
+    share_mfg = manufacturing[st.sector[lg]].mean()
+    assert 0.85 <= share_mfg <= 0.95  # ~90 % of little giants are manufacturers (FACTS §1)
+    uni = st.kind == Kind.UNICORN
+    keys = model.sector_keys
+    frontier = np.isin(st.sector[uni], [keys.index("ai"), keys.index("semiconductors")])
+    assert 0.2 <= frontier.mean() <= 0.33  # AI 14.1 % + semiconductors 12.2 %
+    # heavy tail: the largest 1 % of firms hold far more than 1 % of revenue
+    rev = np.sort(st.annual_revenue)[::-1]
+    assert rev[: rev.size // 100].sum() / rev.sum() > 0.08
+
+
+def test_scale_draws_a_proportional_sample_reported_at_national_scale():
+    row = EnterpriseModel(scale=0.1, rng=3).timeseries().iloc[0]
+    assert row["little_giants"] == 14_600
+    assert row["smes"] == 126_400
+    assert EnterpriseModel(scale=0.1, rng=3).state.n == 14_136
+
+
+def test_timeseries_has_the_outcome_columns_and_no_nan(small_run):
+    ts = small_run.timeseries()
+    assert list(ts["quarter"][:3]) == ["2024Q4", "2025Q1", "2025Q2"]
+    assert len(ts) == 13
+    for col in REQUIRED:
+        assert col in ts.columns, col
+    assert any(c.startswith("new_unicorns_") for c in ts.columns)
+    numeric = ts.drop(columns=["quarter"]).to_numpy(dtype=float)
+    assert np.isfinite(numeric).all()
+
+
+def test_dynamics_are_plausible(small_run):
+    ts = small_run.timeseries()
+    assert ts["little_giants"].iloc[-1] > ts["little_giants"].iloc[0]  # batches outpace losses
+    assert ts["new_little_giants"].sum() > 0 and ts["entries"].sum() > 0
+    assert ts["revenue"].iloc[-1] > ts["revenue"].iloc[1]  # demand grows
+    assert (ts["loan_rate"].iloc[1:] > 0.03).all() and (ts["loan_rate"].iloc[1:] < 0.08).all()
+
+
+def test_exits_are_concentrated_in_young_firms(small_run):
+    st = small_run.state
+    exited = st.status == Status.EXITED
+    age = (st.left - st.born) / 4.0
+    young = (small_run.quarter - st.born) / 4.0 < 7
+    assert exited.sum() > 20
+    # exit hazard of firms under 7 years exceeds that of older firms
+    assert exited[young].mean() > exited[~young].mean()
+    assert np.median(age[exited]) < np.median((small_run.quarter - st.born) / 4.0)
+
+
+def test_money_is_conserved_each_quarter(small_run):
+    # the fixture ran with check_accounts=True; verify again explicitly and that a breach is caught
+    small_run.accounts.begin_quarter()
+    small_run.accounts.check()
+    small_run.state.cash[0] += 1.0  # a yuan from nowhere
+    with pytest.raises(AccountingError):
+        small_run.accounts.check()
+    small_run.state.cash[0] -= 1.0
+
+
+def test_same_seed_same_results_other_seed_differs():
+    a = EnterpriseModel(scale=0.02, rng=5).run(quarters=6)
+    b = EnterpriseModel(scale=0.02, rng=5).run(quarters=6)
+    c = EnterpriseModel(scale=0.02, rng=6).run(quarters=6)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["revenue"].equals(c["revenue"])
+
+
+def test_firms_are_mesa_agents_of_their_kind():
+    model = EnterpriseModel(scale=0.02, rng=1)
+    assert len(model.agents_by_type[LittleGiant]) == round(14_600 * 0.02)
+    firm = model.agents_by_type[SME][0]
+    assert firm.revenue == model.state.revenue[firm.row]
+    model.run(quarters=4)
+    active = int(model.state.active().sum())
+    n_firms = sum(len(model.agents_by_type.get(k, [])) for k in (SME, LittleGiant, Unicorn))
+    assert n_firms == active
+
+
+class AmbitiousLittleGiant(LittleGiant):
+    """The README example: a little giant that spends 50 % more on R&D (per-agent hook)."""
+
+    def rd_intensity(self) -> float:
+        return 1.5 * super().rd_intensity()
+
+
+def test_subclass_overriding_a_per_agent_method_changes_behaviour():
+    base = EnterpriseModel(scale=0.03, rng=2)
+    base.run(quarters=3)
+    custom = EnterpriseModel(scale=0.03, rng=2, kinds={"LittleGiant": AmbitiousLittleGiant})
+    custom.run(quarters=3)
+    assert any(isinstance(a, AmbitiousLittleGiant) for a in custom.agents)
+    lg_b = base.state.kind == Kind.LITTLE_GIANT
+    lg_c = custom.state.kind == Kind.LITTLE_GIANT
+    ratio = custom.state.rd[lg_c].sum() / custom.state.revenue[lg_c].sum()
+    ratio_base = base.state.rd[lg_b].sum() / base.state.revenue[lg_b].sum()
+    assert ratio > 1.3 * ratio_base
+
+
+def test_bad_arguments_are_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="scale"):
+        EnterpriseModel(scale=-1)
+    with pytest.raises(ParameterError, match="credit.nonsense"):
+        EnterpriseModel(scale=0.01, parameters={"credit.nonsense": 1})
+    with pytest.raises(ParameterError, match="credit.capital_requirement"):
+        Parameters().override({"credit.capital_requirement": -0.5})
+    with pytest.raises(ValueError, match="unknown firm kind"):
+        EnterpriseModel(scale=0.01, kinds={"Giant": SME})
