@@ -90,6 +90,12 @@ class TailFit:
         return self.pdf_exponent
 
 
+def _tail_fit(alpha: float, xmin: float, n_tail: int, n: int, ks: float) -> TailFit:
+    """Assemble a :class:`TailFit` from the density exponent α."""
+    alpha = float(alpha)
+    return TailFit(alpha, alpha - 1.0, float((alpha - 1.0) / np.sqrt(n_tail)), xmin, n_tail, n, ks)
+
+
 def _tail_mle(suffix_log: np.ndarray, log_sorted: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Density exponents α for tails starting at sorted positions ``idx`` (vectorised MLE)."""
     n = log_sorted.size
@@ -99,10 +105,10 @@ def _tail_mle(suffix_log: np.ndarray, log_sorted: np.ndarray, idx: np.ndarray) -
         return np.where(denom > 0, 1.0 + n_tail / denom, np.nan)
 
 
-def _ks_distance(log_tail: np.ndarray, alpha: float) -> float:
-    """KS distance between sorted tail data (logs, first element = log xmin) and a power law."""
+def _ks_distance(log_tail: np.ndarray, alpha: float, log_xmin: float) -> float:
+    """KS distance between sorted tail data (as logs) and a power law with exponent α from xmin."""
     m = log_tail.size
-    model_cdf = -np.expm1((1.0 - alpha) * (log_tail - log_tail[0]))
+    model_cdf = -np.expm1((1.0 - alpha) * (log_tail - log_xmin))
     upper = np.arange(1, m + 1) / m
     return float(max(np.max(upper - model_cdf), np.max(model_cdf - (upper - 1.0 / m))))
 
@@ -152,11 +158,8 @@ def pareto_tail(
         # The MLE is anchored at the given xmin, not at the first observation above it.
         n_tail = n - start
         alpha = 1.0 + n_tail / (suffix_log[start] - n_tail * np.log(xmin))
-        model_cdf = -np.expm1((1.0 - alpha) * (log_xs[start:] - np.log(xmin)))
-        upper = np.arange(1, n_tail + 1) / n_tail
-        ks = float(max(np.max(upper - model_cdf), np.max(model_cdf - (upper - 1.0 / n_tail))))
-        return TailFit(alpha, alpha - 1.0, (alpha - 1.0) / np.sqrt(n_tail), float(xmin), n_tail, n,
-                       ks)
+        ks = _ks_distance(log_xs[start:], alpha, np.log(xmin))
+        return _tail_fit(alpha, float(xmin), n_tail, n, ks)
 
     last = n - max(min_tail, 2)
     if last < 0:
@@ -173,15 +176,14 @@ def pareto_tail(
     ks_values = np.full(candidates.size, np.inf)
     for k, (start, alpha) in enumerate(zip(candidates, alphas, strict=True)):
         if np.isfinite(alpha):
-            ks_values[k] = _ks_distance(log_xs[start:], alpha)
+            ks_values[k] = _ks_distance(log_xs[start:], alpha, log_xs[start])
     if not np.isfinite(ks_values).any():
         raise ValueError("pareto_tail: no candidate xmin gives a valid fit (all values equal?)")
     best = int(np.argmin(ks_values))
     start = int(candidates[best])
     alpha = float(alphas[best])
     n_tail = n - start
-    return TailFit(alpha, alpha - 1.0, (alpha - 1.0) / np.sqrt(n_tail), float(xs[start]), n_tail,
-                   n, float(ks_values[best]))
+    return _tail_fit(alpha, float(xs[start]), n_tail, n, float(ks_values[best]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Calibration and validation targets, and their comparison with model statistics.
 
 The targets live in ``targets.yaml`` next to this module: the 2024 counts and flows of
-shared/FACTS.md §1–7 and the stylised facts of firm dynamics of §8. Each names the model statistic it
-is compared with; :func:`compare` takes, for each statistic, its values over replicate runs and
+shared/FACTS.md §1–7 and the stylised facts of firm dynamics of §8. Each names the model statistic
+it is compared with; :func:`compare` takes, for each statistic, its values over replicate runs and
 reports whether their mean falls inside the target's acceptance range.
 
 A target is one of:
@@ -77,13 +77,13 @@ class Target:
         if isinstance(self.target, tuple):
             low = -math.inf if self.target[0] is None else float(self.target[0])
             high = math.inf if self.target[1] is None else float(self.target[1])
-            centre_low, centre_high = low, high
         else:
-            low = high = centre_low = centre_high = float(self.target)
+            low = high = float(self.target)
         if self.tolerance is not None:
             if self.tolerance_kind == "relative":
-                low -= abs(centre_low) * self.tolerance if math.isfinite(low) else 0.0
-                high += abs(centre_high) * self.tolerance if math.isfinite(high) else 0.0
+                # Each end moves by the tolerance times its own magnitude; open ends stay open.
+                low -= abs(low) * self.tolerance if math.isfinite(low) else 0.0
+                high += abs(high) * self.tolerance if math.isfinite(high) else 0.0
             else:
                 low -= self.tolerance
                 high += self.tolerance
@@ -91,7 +91,7 @@ class Target:
 
     def passes(self, value: float) -> bool:
         """Whether a model value (the mean over runs) lies in the acceptance range."""
-        if not math.isfinite(value) and not (math.isinf(value) and not self.is_boolean):
+        if math.isnan(value):
             return False
         if isinstance(self.target, bool):
             return value > 0.5 if self.target else value < 0.5
