@@ -96,10 +96,6 @@ class Accounts:
         """Firms ``rows`` receive ``amounts`` from sector account ``source`` (or 'banks')."""
         self._firm_flow(rows, np.asarray(amounts, dtype=float), source, label, category)
 
-    def government_to_firms(self, rows: np.ndarray, amounts: np.ndarray, label: str) -> None:
-        """A fiscal transfer (subsidy or grant) to firms; it is income to them."""
-        self.firms_receive(rows, amounts, "government", label, INCOME)
-
     def _firm_flow(
         self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str
     ) -> None:

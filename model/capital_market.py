@@ -32,6 +32,9 @@ class CapitalMarket(mesa.Agent):
         """Log deviation of the IPO window from its baseline rate."""
         self.equity_raised = 0.0
         """Venture equity raised this quarter, m yuan (model units)."""
+        self.funded = np.zeros(0, dtype=int)
+        """Rows that closed a venture round this quarter."""
+        self.round_sizes = np.zeros(0)
 
     def revalue(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Valuation: venture firms by multiple and premium, others at the listed price/sales multiple."""
@@ -62,6 +65,8 @@ class CapitalMarket(mesa.Agent):
         funded = venture[gets]
         amount = p.dilution * st.valuation[funded] * boost[gets]
         self.equity_raised = float(amount.sum())
+        self.funded, self.round_sizes = funded, amount
+        st.hype[funded] += p.round_step_up
         if funded.size:
             model.accounts.firms_receive(funded, amount, "investors", "venture rounds", EQUITY)
             st.equity_raised[funded] += amount

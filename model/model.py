@@ -72,6 +72,8 @@ class EnterpriseModel(mesa.Model):
         check_accounts: bool = False,
     ) -> None:
         super().__init__(rng=rng)
+        self.seed_material = int(rng) if isinstance(rng, int | np.integer) else int(self.rng.integers(2**63))
+        """Integer seed from which levers derive their own random streams."""
         if not (isinstance(scale, int | float) and np.isfinite(scale) and 0 < scale <= 10):
             raise ValueError(f"scale must be a number in (0, 10], got {scale!r}")
         self.scale = float(scale)
@@ -229,6 +231,7 @@ class EnterpriseModel(mesa.Model):
             rd[sel] = call_hook(cls, "plan_rd", self, r) * st.revenue[r] + self.incentives.rd_grant[r]
             digital[sel] = call_hook(cls, "plan_digital", self, r)
             renewal[sel], expansion[sel] = call_hook(cls, "plan_investment", self, r)
+        renewal += self.incentives.signed_projects[rows]
         # 5. finance
         self.capital_market.venture_rounds(self, rows)
         fin = self.credit.finance(self, rows, rd, digital, renewal, expansion)

@@ -188,6 +188,9 @@ class VentureParams(_Group):
     """Venture rounds and valuations (no precedent in K+S/CATS: our own equity mechanism)."""
 
     round_rate: float = Field(0.08, ge=0, le=1, description="Quarterly chance of a round for a venture-backed firm (calibration).")
+    round_step_up: float = Field(
+        0.05, ge=0, le=2, description="Rise of the log valuation premium at each round (up-rounds; calibration)."
+    )
     dilution: float = Field(0.15, gt=0, lt=1, description="Share of the firm sold per round (calibration: 15-25 % typical).")
     hype_volatility: float = Field(0.12, ge=0, le=2, description="Quarterly s.d. of the log valuation premium (calibration to unicorn births).")
     hype_on_success: float = Field(0.08, ge=0, le=2, description="Rise of the log premium when R&D yields a jump.")

@@ -28,6 +28,7 @@ and name ``training_vouchers`` under ``levers:`` in a scenario file.
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -91,10 +92,12 @@ class Lever:
         amounts: np.ndarray | float,
         to: str = "firms",
         label: str | None = None,
+        equity: bool = False,
     ) -> np.ndarray | float:
         """Pay ``amounts`` (m yuan, model units) from the government to firms ``rows`` or to an account.
 
-        Amounts are cut pro rata so the budget is never exceeded. Returns what was actually paid.
+        Amounts are cut pro rata so the budget is never exceeded. ``equity=True`` books a payment to
+        firms as an equity stake (guidance funds) rather than income. Returns what was actually paid.
         """
         remaining = self.remaining(model)
         if rows is not None:
@@ -105,7 +108,8 @@ class Lever:
                 amounts *= remaining / total
                 total = remaining
             if total > 0:
-                model.accounts.government_to_firms(rows, amounts, label or self.name)
+                category = "equity" if equity else "income"
+                model.accounts.firms_receive(rows, amounts, "government", label or self.name, category)
         else:
             total = min(max(float(amounts), 0.0), remaining)
             if total > 0:
@@ -128,6 +132,16 @@ class Lever:
 
     def begin_quarter(self) -> None:
         self.spent_this_quarter = 0.0
+
+    def random(self, model: EnterpriseModel) -> np.random.Generator:
+        """The lever's own random stream, seeded from the model's seed and the lever's name.
+
+        Levers never draw from ``model.rng``, so switching a lever on does not shift the baseline's
+        random numbers (common random numbers across policies).
+        """
+        if not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng([model.seed_material, zlib.crc32(self.name.encode())])
+        return self._rng
 
 
 LEVERS: dict[str, type[Lever]] = {}
