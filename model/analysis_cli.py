@@ -1,0 +1,97 @@
+"""The ``compare``, ``sensitivity`` and ``report`` commands; ``register(app)`` adds them to the
+``smegrowth`` Typer app. User errors print ``error: <message>`` to stderr and exit with status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import analysis
+
+FORMATS = ("table", "md", "csv", "latex")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+def compare_command(
+    directory: Annotated[Path, typer.Argument(help="results folder of a sweep")],
+    baseline: Annotated[str, typer.Option(help="name of the reference policy")] = "baseline",
+    outcomes: Annotated[str | None, typer.Option(help="comma-separated outcomes")] = None,
+    at: Annotated[str | None, typer.Option(help="quarter (e.g. 2026Q4) or step; default final")]
+    = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, md, csv or latex")]
+    = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write to FILE")] = None,
+) -> None:
+    """Effect of each policy against the baseline, with 95% CIs and cost-effectiveness."""
+    if format not in FORMATS:
+        raise _fail(f"unknown format '{format}' (use {', '.join(FORMATS)})")
+    names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
+    try:
+        table = analysis.compare(directory, baseline=baseline, outcomes=names, at=at)
+    except analysis.ResultsError as exc:
+        raise _fail(str(exc)) from None
+    _emit(analysis.format_table(table, format, baseline), output)
+
+
+def sensitivity_command(
+    directory: Annotated[Path, typer.Argument(help="results folder of a sobol or morris sweep")],
+    outcomes: Annotated[str | None, typer.Option(help="comma-separated outcomes")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="CSV of indices (a PNG chart beside it)")]
+    = None,
+) -> None:
+    """Sobol or Morris sensitivity indices of outcomes to the sweep's uncertainties."""
+    from . import plots, sensitivity
+
+    names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
+    try:
+        table = sensitivity.indices(directory, outcomes=names)
+    except analysis.ResultsError as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        return
+    _emit(table.to_csv(index=False), output)
+    png = output.with_suffix(".png")
+    plots.plot_sensitivity(table, png)
+    typer.echo(f"wrote {png}", err=True)
+
+
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="results folder of a sweep")],
+    baseline: Annotated[str, typer.Option(help="name of the reference policy")] = "baseline",
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="HTML file (default DIR/report.html)")]
+    = None,
+) -> None:
+    """One self-contained HTML report: table, charts, breakdowns, provenance."""
+    from .report import write_report
+
+    out = output or directory / "report.html"
+    try:
+        write_report(directory, out, baseline=baseline)
+    except analysis.ResultsError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {out}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare``, ``sensitivity`` and ``report`` to ``app``."""
+    app.command("compare")(compare_command)
+    app.command("sensitivity")(sensitivity_command)
+    app.command("report")(report_command)
