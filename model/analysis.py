@@ -290,15 +290,17 @@ def _pairs(table: pd.DataFrame, policy: str, baseline: str,
            outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """Policy and baseline rows aligned by (sample, replicate); paired if their seeds agree."""
     keys = list(PAIR_KEYS)
-    pol = table[table["policy"] == policy].drop_duplicates(keys).set_index(keys)
-    base = table[table["policy"] == baseline].drop_duplicates(keys).set_index(keys)
-    common = pol.index.intersection(base.index)
-    paired = len(common) > 0
+    cols = keys + (["seed"] if "seed" in table else []) + [o for o in outcomes if o not in keys]
+    pol = table.loc[table["policy"] == policy, cols].drop_duplicates(keys)
+    base = table.loc[table["policy"] == baseline, cols].drop_duplicates(keys)
+    both = pol.merge(base, on=keys, suffixes=("", "__base"), how="inner")
+    paired = len(both) > 0
     if paired and "seed" in table:
-        same = pol.loc[common, "seed"].to_numpy() == base.loc[common, "seed"].to_numpy()
-        paired = bool(same.all())
+        paired = bool((both["seed"].to_numpy() == both["seed__base"].to_numpy()).all())
     if paired:
-        return pol.loc[common, list(outcomes)], base.loc[common, list(outcomes)], True
+        treated = both[list(outcomes)]
+        control = both[[f"{o}__base" for o in outcomes]].set_axis(list(outcomes), axis=1)
+        return treated, control, True
     return pol[list(outcomes)], base[list(outcomes)], False
 
 

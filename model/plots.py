@@ -168,13 +168,30 @@ def plot_effects(comparison: pd.DataFrame, path: str | Path | None = None) -> Fi
     return _save(fig, path)
 
 
-def growth_rates(firms: pd.DataFrame) -> np.ndarray:
-    """Annual log growth of quarterly revenue, ``log(revenue / revenue 4 quarters earlier)``, for
-    active firms with positive revenue in both quarters (a firm snapshot from ``firm_table()``)."""
-    active = firms["status"].astype(str) == "active" if "status" in firms else slice(None)
-    f = firms.loc[active]
-    ok = (f["revenue"] > 0) & (f["revenue_lag4"] > 0)
-    return np.log(f.loc[ok, "revenue"].to_numpy() / f.loc[ok, "revenue_lag4"].to_numpy())
+def growth_rates(firms: pd.DataFrame, earlier: pd.DataFrame | None = None) -> np.ndarray:
+    """Annual log growth of revenue, ``log(annual revenue / annual revenue a year earlier)``, for
+    active firms at least a year old with positive revenue in both years.
+
+    ``firms`` is a snapshot from ``EnterpriseModel.firm_table()``. With ``earlier`` (a snapshot a
+    year before; rows are matched by index) the two are compared; otherwise the lagged-revenue
+    columns are used (``revenue_lag8`` when the snapshot falls just after the year-end roll-over,
+    where ``revenue_lag4`` already equals this year's revenue). Entrants' lags are synthetic, so
+    firms younger than a year are left out.
+    """
+    keep = np.ones(len(firms), dtype=bool)
+    if "status" in firms:
+        keep &= (firms["status"].astype(str) == "active").to_numpy()
+    if "age_years" in firms:
+        keep &= (firms["age_years"] >= 1.0).to_numpy()
+    f = firms.loc[keep]
+    now = f["annual_revenue"]
+    if earlier is not None:
+        before = earlier["annual_revenue"].reindex(f.index)
+    else:
+        rolled = np.isclose(f["revenue_lag4"], now).mean() > 0.5 if len(f) else False
+        before = f["revenue_lag8" if rolled else "revenue_lag4"]
+    ok = (now > 0) & (before > 0)
+    return np.log(now[ok].to_numpy() / before[ok].to_numpy())
 
 
 def _ccdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,295 @@
+"""Lever comparison, sensitivity, plots, report and CLI, on synthetic results folders with known
+effects (fast: no model runs)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from scipy import stats
+from smegrowth import analysis, plots, sensitivity
+from smegrowth.analysis_cli import register
+from smegrowth.report import write_report
+from statsmodels.stats.multitest import multipletests
+from typer.testing import CliRunner
+
+EFFECTS = {"baseline": 0.0, "A": 5.0, "B": 0.0}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def synthetic(rng: np.random.Generator, n: int = 20, quarters: int = 4,
+              effects: dict[str, float] = EFFECTS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs and time series: outcome y ~ N(100, 10) per seed (shared by all policies: common
+    random numbers) + N(0, 2) run noise + the policy's effect; fiscal cost 50 per quarter for A."""
+    seed_effect = rng.normal(100.0, 10.0, n)
+    runs, ts = [], []
+    for policy, effect in effects.items():
+        for rep in range(n):
+            run_id = f"{policy}-{rep}"
+            path = np.linspace(0.0, 1.0, quarters + 1) * (seed_effect[rep] + effect
+                                                          + rng.normal(0.0, 2.0))
+            cost = 50.0 if policy == "A" else 0.0
+            jobs = 1000.0 + 10 * path
+            for step in range(quarters + 1):
+                label = f"{2024 + (step + 3) // 4}Q{(step + 3) % 4 + 1}"
+                ts.append({"run_id": run_id, "policy": policy, "sample": 0, "replicate": rep,
+                           "seed": 100 + rep, "quarter": label, "step": step,
+                           "little_giants": path[step], "employment": jobs[step],
+                           "fiscal_cost": cost if step else 0.0,
+                           "new_unicorns": 1.0 if step else 0.0})
+            runs.append({"run_id": run_id, "policy": policy, "sample": 0, "replicate": rep,
+                         "seed": 100 + rep, "status": "ok", "error": None,
+                         "lever.a.rate": 1.0 if policy == "A" else 0.0,
+                         "little_giants": path[-1], "employment": jobs[-1],
+                         "fiscal_cost": cost, "fiscal_cost_total": cost * quarters,
+                         "new_unicorns": 1.0, "new_unicorns_total": float(quarters),
+                         "smes": 500.0 + path[-1], "unicorns": 10.0,
+                         "revenue_ai_total": 50.0 + path[-1], "new_unicorns_ai_total": 1.0,
+                         "revenue_chips_total": 70.0, "new_unicorns_chips_total": 2.0})
+    return pd.DataFrame(runs), pd.DataFrame(ts)
+
+
+def write_folder(path: Path, runs: pd.DataFrame, ts: pd.DataFrame, **manifest) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    runs.to_parquet(path / "runs.parquet")
+    ts.to_parquet(path / "timeseries.parquet")
+    meta = {"name": "synthetic", "created": "2025-01-01T00:00:00Z",
+            "versions": {"smegrowth": "0.1.0"}, **manifest}
+    (path / "manifest.json").write_text(json.dumps(meta))
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    runs, ts = synthetic(np.random.default_rng(7))
+    failed = {"run_id": "A-x", "policy": "A", "sample": 0, "replicate": 99, "seed": 999,
+              "status": "failed", "error": "RuntimeError: boom"}
+    runs = pd.concat([runs, pd.DataFrame([failed])], ignore_index=True)
+    return write_folder(tmp_path / "sweep", runs, ts)
+
+
+def test_ci_coverage_is_nominal(monkeypatch: pytest.MonkeyPatch):
+    # statsmodels' Holm step calls gc.collect() on every call; skip it to keep 200 repeats fast
+    monkeypatch.setattr(gc, "collect", lambda *args: 0)
+    covered = {"A": 0, "B": 0}
+    reps = 200
+    for i in range(reps):
+        runs, _ = synthetic(np.random.default_rng(1000 + i), n=10)
+        df = analysis.compare((runs, None), outcomes=["little_giants"])
+        for _, row in df.iterrows():
+            true = EFFECTS[row["policy"]]
+            covered[row["policy"]] += row["ci_low"] <= true <= row["ci_high"]
+    for policy, hits in covered.items():
+        assert 0.91 <= hits / reps <= 0.99, (policy, hits / reps)
+
+
+def test_ci_p_values_and_holm_match_scipy_and_statsmodels(folder: Path):
+    df = analysis.compare(folder, outcomes=["little_giants", "employment"])
+    runs = pd.read_parquet(folder / "runs.parquet")
+    runs = runs[runs["status"] == "ok"]
+    raw = []
+    for _, row in df.iterrows():
+        pol = runs[runs["policy"] == row["policy"]].sort_values("replicate")
+        base = runs[runs["policy"] == "baseline"].sort_values("replicate")
+        d = pol[row["outcome"]].to_numpy() - base[row["outcome"]].to_numpy()
+        lo, hi = stats.t.interval(0.95, d.size - 1, loc=d.mean(), scale=stats.sem(d))
+        assert row["diff"] == pytest.approx(d.mean())
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+        p = stats.ttest_rel(pol[row["outcome"]], base[row["outcome"]]).pvalue
+        assert row["p_value"] == pytest.approx(p)
+        assert row["n"] == 20  # the failed run is excluded
+        raw.append(row["p_value"])
+    holm = multipletests(raw, alpha=0.05, method="holm")[1]
+    np.testing.assert_allclose(df["p_holm"].to_numpy(), holm)
+    a = df[(df["policy"] == "A") & (df["outcome"] == "little_giants")].iloc[0]
+    assert a["stars"] == "***" and a["test"] == "paired"
+
+
+def test_cost_effectiveness_and_ranking(folder: Path):
+    df = analysis.compare(folder, outcomes=["little_giants"], rank_by="little_giants")
+    a = df[df["policy"] == "A"].iloc[0]
+    assert a["fiscal_cost"] == pytest.approx(200.0)
+    assert a["cost_per_little_giant"] == pytest.approx(200.0 / a["diff"])
+    assert a["cost_per_job"] == pytest.approx(200.0 / (10 * a["diff"]))
+    assert np.isnan(a["cost_per_unicorn"])  # no effect on unicorns: n/a, not inf
+    assert a["rank"] == 1
+    assert "n/a" in analysis.format_table(df, "md")
+
+
+def test_compare_at_a_quarter_uses_the_time_series(folder: Path):
+    final = analysis.compare(folder, outcomes=["little_giants"])
+    at_end = analysis.compare(folder, outcomes=["little_giants"], at="2025Q4")
+    np.testing.assert_allclose(final["diff"], at_end["diff"])
+    mid = analysis.compare(folder, outcomes=["little_giants", "fiscal_cost_total"], at=2)
+    a = mid[(mid["policy"] == "A")].set_index("outcome")
+    assert a.loc["little_giants", "diff"] == pytest.approx(final.set_index("policy")
+                                                           .loc["A", "diff"] / 2, rel=0.05)
+    assert a.loc["fiscal_cost_total", "diff"] == pytest.approx(100.0)
+    with pytest.raises(analysis.ResultsError, match="quarter 2031Q1"):
+        analysis.compare(folder, at="2031Q1")
+
+
+def test_breakdowns_and_paths(folder: Path):
+    kinds = analysis.breakdown(folder, "kind")
+    assert set(kinds["kind"]) == {"smes", "little_giants", "unicorns"}
+    by_sector = analysis.breakdown(folder, "sector")
+    assert set(by_sector["sector"]) == {"ai", "chips"}
+    assert set(by_sector["measure"]) == {"revenue_total", "new_unicorns_total"}
+    paths = analysis.effect_paths(folder, "little_giants")
+    a = paths[paths["policy"] == "A"].sort_values("step")
+    final = analysis.compare(folder, outcomes=["little_giants"]).set_index("policy").loc["A"]
+    assert a["diff"].iloc[0] == 0
+    assert (a["ci_low"].iloc[-1], a["ci_high"].iloc[-1]) == pytest.approx(
+        (final["ci_low"], final["ci_high"]))
+    with pytest.raises(analysis.ResultsError, match="sector"):
+        analysis.breakdown(folder, "region")
+
+
+@pytest.mark.parametrize("fmt", ["table", "md", "csv", "latex", "html"])
+def test_formats(folder: Path, fmt: str):
+    df = analysis.compare(folder, outcomes=["little_giants", "employment"])
+    text = analysis.format_table(df, fmt, "baseline")
+    assert "A" in text and "little" in text
+    if fmt == "csv":
+        back = pd.read_csv(io.StringIO(text))
+        assert len(back) == 4 and {"policy", "outcome", "diff", "ci_low", "p_holm"} <= set(back)
+    if fmt in ("table", "md"):
+        assert "***" in text and "[" in text
+
+
+def test_library_errors(folder: Path, tmp_path: Path):
+    with pytest.raises(analysis.ResultsError, match="does not exist"):
+        analysis.compare(tmp_path / "nope")
+    with pytest.raises(analysis.ResultsError, match="baseline policy 'status_quo'"):
+        analysis.compare(folder, baseline="status_quo")
+    with pytest.raises(analysis.ResultsError, match="did you mean little_giants"):
+        analysis.compare(folder, outcomes=["little_giant"])
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """smegrowth (test app)."""
+
+    register(app)
+    return app
+
+
+def test_cli_compare_csv_parses_back(folder: Path, tmp_path: Path):
+    runner = CliRunner()
+    out = tmp_path / "cmp.csv"
+    result = runner.invoke(_app(), ["compare", str(folder), "--outcomes", "little_giants",
+                                    "--format", "csv", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    back = pd.read_csv(out)
+    assert set(back["policy"]) == {"A", "B"}
+    result = runner.invoke(_app(), ["compare", str(folder), "--format", "csv"])
+    assert result.exit_code == 0
+    assert len(pd.read_csv(io.StringIO(result.stdout))) > 0
+    result = runner.invoke(_app(), ["compare", str(folder), "--at", "2025Q2"])
+    assert result.exit_code == 0 and "little giants" in result.stdout
+
+
+def test_cli_user_errors(folder: Path, tmp_path: Path):
+    runs, ts = synthetic(np.random.default_rng(1))
+    runs["status"] = "failed"
+    all_failed = write_folder(tmp_path / "failed", runs, ts)
+    cases = [
+        (["compare", str(tmp_path / "missing")], "does not exist"),
+        (["compare", str(folder), "--baseline", "nope"], "baseline policy 'nope'"),
+        (["compare", str(folder), "--outcomes", "little_giants,jobs"], "unknown outcome 'jobs'"),
+        (["compare", str(folder), "--format", "xlsx"], "unknown format"),
+        (["compare", str(all_failed)], "no successful runs"),
+        (["report", str(tmp_path / "missing")], "does not exist"),
+        (["sensitivity", str(folder)], "no design.problem"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(_app(), args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+
+
+def test_report_is_self_contained(folder: Path, tmp_path: Path):
+    out = write_report(folder, tmp_path / "report.html")
+    text = out.read_text()
+    assert "<table" in text and "comparison" in text and "little_giants" in text
+    assert text.count("data:image/png;base64,") >= 2
+    assert "synthetic" in text and "RuntimeError: boom" in text
+    result = CliRunner().invoke(_app(), ["report", str(folder), "-o", str(tmp_path / "r2.html")])
+    assert result.exit_code == 0 and (tmp_path / "r2.html").stat().st_size > 1000
+
+
+def test_plots_write_png(folder: Path, tmp_path: Path):
+    rng = np.random.default_rng(3)
+    firms = pd.DataFrame({"annual_revenue": rng.pareto(1.1, 500) + 1,
+                          "employees": rng.pareto(1.2, 500) * 10 + 1,
+                          "revenue_lag4": rng.pareto(1.1, 500) + 1,
+                          "status": ["active"] * 480 + ["exited"] * 20})
+    df = analysis.compare(folder, outcomes=["little_giants", "employment"])
+    files = {
+        "paths": plots.plot_paths(folder, ["little_giants", "employment"], tmp_path / "p.png"),
+        "effects": plots.plot_effects(df, tmp_path / "e.png"),
+        "epaths": plots.plot_effect_paths(folder, ["little_giants"], tmp_path / "ep.png"),
+        "size": plots.plot_size_distribution(firms, tmp_path / "s.png"),
+        "growth": plots.plot_growth_rates(plots.growth_rates(firms), tmp_path / "g.png"),
+    }
+    assert len(files) == 5
+    for name in ("p", "e", "ep", "s", "g"):
+        data = (tmp_path / f"{name}.png").read_bytes()
+        assert data.startswith(PNG) and len(data) > 5000
+
+
+def _design_folder(tmp_path: Path, method: str) -> Path:
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+    from SALib.test_functions import Ishigami
+
+    problem = {"num_vars": 3, "names": ["a.x1", "a.x2", "a.x3"],
+               "bounds": [[-np.pi, np.pi]] * 3}
+    if method == "sobol":
+        X = sobol_sample.sample(problem, 256, calc_second_order=True, seed=1)
+    else:
+        X = morris_sample.sample(problem, 50, num_levels=4, seed=1)
+    y = Ishigami.evaluate(X)
+    runs = pd.DataFrame({"run_id": [f"r{i}" for i in range(len(y))], "policy": "baseline",
+                         "sample": range(len(y)), "replicate": 0, "seed": 1, "status": "ok",
+                         "error": None, "little_giants": y})
+    for j, name in enumerate(problem["names"]):
+        runs[f"param.{name}"] = X[:, j]
+    ts = runs[["run_id", "policy", "sample", "replicate", "seed"]].assign(
+        quarter="2024Q4", step=0, little_giants=y)
+    design = {"method": method, "problem": problem, "num_levels": 4}
+    return write_folder(tmp_path / method, runs, ts, design=design)
+
+
+def test_sobol_indices_recover_ishigami(tmp_path: Path):
+    table = sensitivity.indices(_design_folder(tmp_path, "sobol"), outcomes=["little_giants"])
+    s1 = table.set_index("parameter")["S1"]
+    assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(table.columns)
+    assert s1["a.x1"] == pytest.approx(0.31, abs=0.1) and s1["a.x2"] == pytest.approx(0.44, abs=0.1)
+    assert abs(s1["a.x3"]) < 0.1
+    png = tmp_path / "sobol.png"
+    plots.plot_sensitivity(table, png)
+    assert png.read_bytes().startswith(PNG)
+    result = CliRunner().invoke(_app(), ["sensitivity", str(tmp_path / "sobol"), "--outcomes",
+                                         "little_giants", "-o", str(tmp_path / "si.csv")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "si.png").stat().st_size > 5000
+
+
+def test_morris_indices(tmp_path: Path):
+    table = sensitivity.indices(_design_folder(tmp_path, "morris"), outcomes=["little_giants"])
+    mu_star = table.set_index("parameter")["mu_star"]
+    assert mu_star["a.x2"] > mu_star["a.x3"] > 0
+    plots.plot_sensitivity(table, tmp_path / "morris.png")
+    assert (tmp_path / "morris.png").read_bytes().startswith(PNG)
