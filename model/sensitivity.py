@@ -19,6 +19,8 @@ from SALib.analyze import sobol as sobol_analyze
 
 from .analysis import KEY_OUTCOMES, Results, ResultsError, _unknown_outcome, as_results
 
+SALIB_KEYS = ("num_vars", "names", "bounds", "groups", "dists", "outputs")
+
 
 def design(res: Results) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The method ('sobol' or 'morris'), SALib problem and full design entry of the manifest."""
@@ -27,12 +29,15 @@ def design(res: Results) -> tuple[str, dict[str, Any], dict[str, Any]]:
     if not isinstance(entry, dict) or "problem" not in entry:
         raise ResultsError(f"{where} has no design.problem: sensitivity needs a sweep with a "
                            "sobol or morris design")
-    method = str(entry.get("method") or entry.get("kind") or entry.get("type") or "").lower()
+    method = str(entry.get("method") or entry.get("type") or entry.get("kind") or "").lower()
     if method in ("sobol", "saltelli"):
         method = "sobol"
     elif method != "morris":
         raise ResultsError(f"{where}: design method '{method or '(none)'}' is not sobol or morris")
-    problem = dict(entry["problem"])
+    raw = dict(entry["problem"])
+    # the sweep may keep design settings (calc_second_order, samples) beside the SALib keys
+    entry = {**{k: v for k, v in raw.items() if k not in SALIB_KEYS}, **entry}
+    problem = {k: v for k, v in raw.items() if k in SALIB_KEYS}
     problem.setdefault("num_vars", len(problem["names"]))
     return method, problem, entry
 

@@ -268,7 +268,11 @@ def _design_folder(tmp_path: Path, method: str) -> Path:
         runs[f"param.{name}"] = X[:, j]
     ts = runs[["run_id", "policy", "sample", "replicate", "seed"]].assign(
         quarter="2024Q4", step=0, little_giants=y)
-    design = {"method": method, "problem": problem, "num_levels": 4}
+    if method == "sobol":  # the sweep runner's layout: settings inside the problem, key "type"
+        design = {"type": "sobol", "problem": {**problem, "calc_second_order": True,
+                                               "samples": 256}}
+    else:
+        design = {"method": "morris", "problem": problem, "num_levels": 4}
     return write_folder(tmp_path / method, runs, ts, design=design)
 
 
