@@ -1,11 +1,11 @@
 """Scenario files: the YAML schema of a scenario or a sweep, and one-line errors for bad input.
 
-A *scenario* sets the population ``scale``, the horizon in ``quarters``, the root ``seed``, the policy
-``levers`` and behavioural ``parameters`` overrides; it may ``extends:`` another file (merged deeply,
-the child wins; ``name`` and ``description`` are never inherited). A *sweep* adds a ``design``: named
-``policies`` (levers and parameters that policy chooses), ``uncertainties`` (parameters we do not
-know, sampled by grid, zip, Latin hypercube or Sobol) and ``replicates`` (seeds). Vocabulary follows
-the EMA Workbench: levers, uncertainties, outcomes.
+A *scenario* sets the population ``scale``, the horizon in ``quarters``, the root ``seed``, the
+policy ``levers`` and behavioural ``parameters`` overrides; it may ``extends:`` another file
+(merged deeply, the child wins; ``name`` and ``description`` are never inherited). A *sweep* adds
+a ``design``: named ``policies`` (levers and parameters that policy chooses), ``uncertainties``
+(parameters we do not know, sampled by grid, zip, Latin hypercube or Sobol) and ``replicates``
+(seeds). Vocabulary follows the EMA Workbench: levers, uncertainties, outcomes.
 
 Example::
 
@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import copy
 import importlib
-import itertools
 import math
 import re
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -59,10 +58,11 @@ LEVER_AXIS_PREFIX = "levers."
 
 
 class ScenarioError(ValueError):
-    """A scenario file or scenario setting that is not valid, as one line: ``file:line: key: reason``."""
+    """A scenario file or setting that is not valid, as one line: ``file:line: key: reason``."""
 
-    def __init__(self, reason: str, file: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, reason: str, file: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
         self.reason = " ".join(str(reason).split())
         self.file = file
         self.line = line
@@ -73,7 +73,7 @@ class ScenarioError(ValueError):
         super().__init__(f"{where}: {key}: {self.reason}" if key else f"{where}: {self.reason}")
 
 
-# --- reading YAML safely ---------------------------------------------------------------------------
+# --- reading YAML safely --------------------------------------------------------------------------
 
 
 class _Loader(yaml.SafeLoader):
@@ -82,7 +82,7 @@ class _Loader(yaml.SafeLoader):
 
 @dataclass
 class Source:
-    """One scenario file of an ``extends`` chain: its path, text and composed YAML (for line numbers)."""
+    """One file of an ``extends`` chain: its path, text and composed YAML (for line numbers)."""
 
     path: Path
     display: str
@@ -109,8 +109,11 @@ def _check_nodes(node: yaml.Node, display: str) -> None:
         if key in sizes:
             return sizes[key]
         if key in visiting:
-            raise ScenarioError("recursive YAML alias (an anchor that contains itself)", display,
-                                n.start_mark.line + 1)
+            raise ScenarioError(
+                "recursive YAML alias (an anchor that contains itself)",
+                display,
+                n.start_mark.line + 1,
+            )
         visiting.add(key)
         total = 1
         if isinstance(n, yaml.MappingNode):
@@ -119,8 +122,11 @@ def _check_nodes(node: yaml.Node, display: str) -> None:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     ident = (k.tag, k.value)
                     if ident in seen:
-                        raise ScenarioError(f"duplicate key '{k.value}' (first given on line {seen[ident]})",
-                                            display, k.start_mark.line + 1)
+                        raise ScenarioError(
+                            f"duplicate key '{k.value}' (first given on line {seen[ident]})",
+                            display,
+                            k.start_mark.line + 1,
+                        )
                     seen[ident] = k.start_mark.line + 1
                 total += size(k) + size(v)
         elif isinstance(n, yaml.SequenceNode):
@@ -128,8 +134,11 @@ def _check_nodes(node: yaml.Node, display: str) -> None:
         visiting.discard(key)
         sizes[key] = total
         if total > MAX_NODES:
-            raise ScenarioError(f"the YAML expands to more than {MAX_NODES:,} nodes once aliases are "
-                                "followed (an alias bomb?)", display)
+            raise ScenarioError(
+                f"the YAML expands to more than {MAX_NODES:,} nodes once aliases are "
+                "followed (an alias bomb?)",
+                display,
+            )
         return total
 
     size(node)
@@ -145,8 +154,10 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
         if path.is_dir():
             raise ScenarioError("is a folder, not a scenario file", display)
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 1000} kB; a scenario is a short "
-                                "YAML text", display)
+            raise ScenarioError(
+                f"file is larger than {MAX_FILE_BYTES // 1000} kB; a scenario is a short YAML text",
+                display,
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError("file not found", display) from None
@@ -158,8 +169,9 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                            display, line) from None
+        raise ScenarioError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", display, line
+        ) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -167,15 +179,21 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
             raise ScenarioError("empty scenario file", display)
         _check_nodes(node, display)
         if not isinstance(node, yaml.MappingNode):
-            raise ScenarioError(f"a scenario must be a mapping of keys (name, scale, levers, ...), "
-                                f"not {_kind_of(node)}", display, node.start_mark.line + 1)
+            raise ScenarioError(
+                f"a scenario must be a mapping of keys (name, scale, levers, ...), "
+                f"not {_kind_of(node)}",
+                display,
+                node.start_mark.line + 1,
+            )
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or "syntax error"
         if exc.context:
             reason = f"{reason} ({exc.context})"
-        raise ScenarioError(f"invalid YAML: {reason}", display, mark.line + 1 if mark else None) from None
+        raise ScenarioError(
+            f"invalid YAML: {reason}", display, mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid YAML: {exc}", display) from None
     except RecursionError:
@@ -186,7 +204,7 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
 
 
 def _load_chain(path: Path, display: str) -> list[Source]:
-    """The file and the files it extends, child first; refuses missing files and ``extends`` cycles."""
+    """The file and the files it extends, child first; refuses missing files and cycles."""
     chain: list[Source] = []
     seen: list[Path] = []
     current, shown = path, display
@@ -194,8 +212,12 @@ def _load_chain(path: Path, display: str) -> list[Source]:
         resolved = current.resolve()
         if resolved in seen:
             cycle = " -> ".join([c.display for c in chain] + [shown])
-            raise ScenarioError(f"extends cycle: {cycle}", chain[-1].display,
-                                _line_of(chain[-1].node, ("extends",)), "extends")
+            raise ScenarioError(
+                f"extends cycle: {cycle}",
+                chain[-1].display,
+                _line_of(chain[-1].node, ("extends",)),
+                "extends",
+            )
         seen.append(resolved)
         text, data, node = read_yaml(current, shown)
         chain.append(Source(current, shown, text, data, node))
@@ -213,7 +235,7 @@ def _load_chain(path: Path, display: str) -> list[Source]:
         current, shown = nxt, nxt_shown
 
 
-# --- key paths and line numbers --------------------------------------------------------------------
+# --- key paths and line numbers -------------------------------------------------------------------
 
 
 def _atoms(path: tuple[Any, ...]) -> list[Any]:
@@ -244,10 +266,14 @@ def _match(node: yaml.Node, path: tuple[Any, ...]) -> tuple[int, int | None]:
                 if not isinstance(key, yaml.ScalarNode):
                     continue
                 parts = str(key.value).split(".")
-                if len(parts) > best and atoms[i:i + len(parts)] == parts:
+                if len(parts) > best and atoms[i : i + len(parts)] == parts:
                     best, nxt = len(parts), (key, value)
             step = best
-        elif isinstance(current, yaml.SequenceNode) and isinstance(atom, int) and 0 <= atom < len(current.value):
+        elif (
+            isinstance(current, yaml.SequenceNode)
+            and isinstance(atom, int)
+            and 0 <= atom < len(current.value)
+        ):
             item = current.value[atom]
             nxt, step = (item, item), 1
         else:
@@ -277,7 +303,7 @@ def format_key(path: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-# --- the schema ------------------------------------------------------------------------------------
+# --- the schema -----------------------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
@@ -288,7 +314,7 @@ LeverMap = dict[str, dict[str, Any] | None]
 
 
 class Policy(_Strict):
-    """A named policy of a sweep: lever settings and parameter overrides added to the scenario's own."""
+    """A named policy of a sweep: levers and parameter overrides added to the scenario's own."""
 
     description: str = ""
     levers: LeverMap = Field(default_factory=dict)
@@ -299,32 +325,52 @@ class Design(_Strict):
     """How a sweep samples policies, uncertainties and replicates."""
 
     type: Literal["grid", "zip", "lhs", "sobol"] = Field(
-        "grid", description="grid: every combination of listed values; zip: the i-th value of every list "
-        "together; lhs: Latin hypercube of `samples` points in {low, high} bounds; sobol: Saltelli design "
-        "(SALib) of `samples` base points.")
-    samples: int | None = Field(None, ge=1, le=100_000, description="Points of an lhs design, base points of sobol.")
-    replicates: int = Field(1, ge=1, le=10_000, description="Seeds per policy and sample point (common random numbers).")
-    second_order: bool = Field(False, description="sobol only: also sample for second-order indices.")
+        "grid",
+        description="grid: every combination of listed values; zip: the i-th value of every list "
+        "together; lhs: Latin hypercube of `samples` points in {low, high} bounds; "
+        "sobol: Saltelli design "
+        "(SALib) of `samples` base points.",
+    )
+    samples: int | None = Field(
+        None, ge=1, le=100_000, description="Points of an lhs design, base points of sobol."
+    )
+    replicates: int = Field(
+        1, ge=1, le=10_000, description="Seeds per policy and sample point (common random numbers)."
+    )
+    second_order: bool = Field(
+        False, description="sobol only: also sample for second-order indices."
+    )
     policies: dict[str, Policy] = Field(default_factory=dict)
     uncertainties: dict[str, Any] = Field(default_factory=dict)
 
 
 class Scenario(_Strict):
-    """A scenario or sweep, resolved (``extends`` merged) and validated. Build one with :func:`load_scenario`
+    """A scenario or sweep, resolved (``extends`` merged) and validated.
+
+    Build one with :func:`load_scenario`
     or :meth:`Scenario.from_mapping`; both run :meth:`check`."""
 
     name: str = Field(description="Name of the scenario; results go to results/<name>/.")
     description: str = ""
-    scale: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
-                         description="Share of the national firm population simulated (0.1 = 10 %).")
+    scale: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Share of the national firm population simulated (0.1 = 10 %).",
+    )
     quarters: int = Field(24, ge=1, le=200, description="Horizon in quarters from 2024Q4.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed of every replicate and design.")
     levers: LeverMap = Field(default_factory=dict, description="Registered lever name -> settings.")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="Dotted parameter -> value.")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted parameter -> value."
+    )
     outcomes: list[str] | None = Field(None, description="Outcomes to keep (default: all).")
     snapshots: bool = Field(False, description="Write a per-firm snapshot at the end of each run.")
-    imports: list[str] = Field(default_factory=list,
-                               description="Python modules to import first (to register your own levers).")
+    imports: list[str] = Field(
+        default_factory=list,
+        description="Python modules to import first (to register your own levers).",
+    )
     design: Design | None = None
 
     _sources: list[Source] = PrivateAttr(default_factory=list)
@@ -332,7 +378,7 @@ class Scenario(_Strict):
     # --- construction ----------------------------------------------------------------------------
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], sources: list[Source] | None = None) -> Scenario:
-        """Validate a (merged) mapping; ``sources`` (child first) give file names and line numbers."""
+        """Validate a (merged) mapping; ``sources`` (child first) give files and line numbers."""
         sources = sources or []
         try:
             scenario = cls.model_validate(dict(data))
@@ -345,7 +391,7 @@ class Scenario(_Strict):
         return scenario
 
     def with_overrides(self, **changes: Any) -> Scenario:
-        """A validated copy with top-level settings replaced (``quarters=8``, ``scale=0.05``, ...)."""
+        """A validated copy with top-level settings replaced (``quarters=8``, ``scale=0.05``)."""
         data = self.model_dump()
         data.update({k: v for k, v in changes.items() if v is not None})
         return Scenario.from_mapping(data, self._sources)
@@ -366,22 +412,30 @@ class Scenario(_Strict):
 
     # --- validation ------------------------------------------------------------------------------
     def check(self) -> None:
-        """Semantic checks the schema cannot make: names exist, values in range, design consistent."""
+        """Checks the schema cannot make: names exist, values in range, design consistent."""
         if not NAME_PATTERN.match(self.name):
-            raise self.error(("name",), f"'{self.name}' is not a usable name: use letters, digits, '_' "
-                             "and '-' (it names the results folder)")
+            raise self.error(
+                ("name",),
+                f"'{self.name}' is not a usable name: use letters, digits, '_' "
+                "and '-' (it names the results folder)",
+            )
         for i, module in enumerate(self.imports):
             try:
                 importlib.import_module(module)
             except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
-                raise self.error(("imports", i), f"cannot import '{module}': {type(exc).__name__}: {exc}") from None
+                raise self.error(
+                    ("imports", i), f"cannot import '{module}': {type(exc).__name__}: {exc}"
+                ) from None
         for name, settings in self.levers.items():
             _check_lever(self, ("levers", name), name, settings or {})
         _check_parameters(self, ("parameters",), flatten(self.parameters))
         for i, outcome in enumerate(self.outcomes or []):
             if outcome not in known_outcomes():
-                raise self.error(("outcomes", i), f"unknown outcome '{outcome}' (see `OUTCOME_DESCRIPTIONS`; "
-                                 f"e.g. {', '.join(list(OUTCOME_DESCRIPTIONS)[:5])}, ...)")
+                raise self.error(
+                    ("outcomes", i),
+                    f"unknown outcome '{outcome}' (see `OUTCOME_DESCRIPTIONS`; "
+                    f"e.g. {', '.join(list(OUTCOME_DESCRIPTIONS)[:5])}, ...)",
+                )
         if self.design is not None:
             _check_design(self, self.design)
 
@@ -395,22 +449,27 @@ class Scenario(_Strict):
         base_params = flatten(self.parameters)
         declared = self.design.policies if self.design else {}
         if not declared:
-            return {self.name: ResolvedPolicy(self.name, self.description, base_levers, base_params)}
+            return {
+                self.name: ResolvedPolicy(self.name, self.description, base_levers, base_params)
+            }
         out = {}
         for name, policy in declared.items():
             levers = copy.deepcopy(base_levers)
             for lever, settings in policy.levers.items():
                 levers[lever] = deep_merge(levers.get(lever, {}), settings or {})
-            out[name] = ResolvedPolicy(name, policy.description, levers,
-                                       {**base_params, **flatten(policy.parameters)})
+            out[name] = ResolvedPolicy(
+                name, policy.description, levers, {**base_params, **flatten(policy.parameters)}
+            )
         return out
 
     def uncertainties(self) -> list[Uncertainty]:
         """The design's uncertainties (parameters and lever-setting axes), parsed."""
         if self.design is None:
             return []
-        return [_parse_uncertainty(self, self.design, name, spec)
-                for name, spec in self.design.uncertainties.items()]
+        return [
+            _parse_uncertainty(self, self.design, name, spec)
+            for name, spec in self.design.uncertainties.items()
+        ]
 
     def points(self) -> int:
         """Number of sample points of the design (1 without uncertainties)."""
@@ -457,11 +516,11 @@ class Uncertainty:
         """``(lever, setting)`` for a lever axis, else None."""
         if not self.name.startswith(LEVER_AXIS_PREFIX):
             return None
-        lever, _, setting = self.name[len(LEVER_AXIS_PREFIX):].partition(".")
+        lever, _, setting = self.name[len(LEVER_AXIS_PREFIX) :].partition(".")
         return lever, setting
 
 
-# --- helpers -------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -476,7 +535,7 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 
 def flatten(parameters: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested parameter mappings as dotted names: ``{credit: {max_pd: 0.1}}`` -> ``{"credit.max_pd": 0.1}``.
+    """Nested parameters as dotted names: ``{credit: {max_pd: 0.1}}`` -> ``{"credit.max_pd": 0.1}``.
 
     Parameter leaves are never mappings, so nesting and dotting mean the same and may be mixed.
     """
@@ -506,7 +565,9 @@ def known_outcomes() -> set[str]:
     return base | {f"{n}_total" for n in base} | {f"{n}_mean" for n in base} | {"quarters"}
 
 
-def _locate(sources: list[Source], path: tuple[Any, ...], reason: str, name: Any = None) -> ScenarioError:
+def _locate(
+    sources: list[Source], path: tuple[Any, ...], reason: str, name: Any = None
+) -> ScenarioError:
     """The error at ``path`` in the file that set it (the most derived file wins ties)."""
     key = format_key(path) or None
     if not sources:
@@ -546,8 +607,10 @@ def _pydantic_reason(err: Mapping[str, Any], path: tuple[Any, ...]) -> str:
     return f"{err['msg']}, got {_short(err['input'])}"
 
 
-def _check_lever(scenario: Scenario, path: tuple[Any, ...], name: str, settings: Mapping[str, Any]) -> None:
-    """Refuse an unregistered lever or a setting its ``Settings`` model refuses, at that setting's key."""
+def _check_lever(
+    scenario: Scenario, path: tuple[Any, ...], name: str, settings: Mapping[str, Any]
+) -> None:
+    """Refuse an unregistered lever or a setting its ``Settings`` refuses, at that setting's key."""
     cls = LEVERS.get(name)
     if cls is None:
         known = ", ".join(sorted(LEVERS)) or "none yet"
@@ -557,8 +620,11 @@ def _check_lever(scenario: Scenario, path: tuple[Any, ...], name: str, settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        reason = "unknown setting" + (f" (settings of '{name}': {', '.join(cls.Settings.model_fields)})"
-                                      ) if err["type"] == "extra_forbidden" else f"{err['msg']}, got {_short(err['input'])}"
+        reason = (
+            "unknown setting" + (f" (settings of '{name}': {', '.join(cls.Settings.model_fields)})")
+            if err["type"] == "extra_forbidden"
+            else f"{err['msg']}, got {_short(err['input'])}"
+        )
         raise scenario.error(path + loc, reason) from None
     try:
         make_lever(name, dict(settings))
@@ -576,14 +642,19 @@ def _check_parameters(scenario: Scenario, path: tuple[Any, ...], overrides: dict
         raise scenario.error(path + (exc.key,), exc.reason) from None
 
 
-def _lever_field(scenario: Scenario, path: tuple[Any, ...], lever: str, setting: str) -> type[Lever]:
+def _lever_field(
+    scenario: Scenario, path: tuple[Any, ...], lever: str, setting: str
+) -> type[Lever]:
     cls = LEVERS.get(lever)
     if cls is None:
         known = ", ".join(sorted(LEVERS)) or "none yet"
         raise scenario.error(path, f"unknown lever '{lever}' (registered: {known})")
     if setting not in cls.Settings.model_fields:
-        raise scenario.error(path, f"lever '{lever}' has no setting '{setting}' (settings: "
-                             f"{', '.join(cls.Settings.model_fields)})")
+        raise scenario.error(
+            path,
+            f"lever '{lever}' has no setting '{setting}' (settings: "
+            f"{', '.join(cls.Settings.model_fields)})",
+        )
     return cls
 
 
@@ -593,11 +664,11 @@ def _is_integer_annotation(annotation: Any) -> bool:
 
 
 def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any) -> Uncertainty:
-    """Parse one uncertainty without checking its values against the model (see :func:`_check_design`)."""
+    """Parse one uncertainty; its values are checked against the model by :func:`_check_design`."""
     path = ("design", "uncertainties", name)
     sampled = design.type in ("lhs", "sobol")
     if name.startswith(LEVER_AXIS_PREFIX):
-        lever, _, setting = name[len(LEVER_AXIS_PREFIX):].partition(".")
+        lever, _, setting = name[len(LEVER_AXIS_PREFIX) :].partition(".")
         if not lever or not setting or "." in setting:
             raise scenario.error(path, "a lever axis is named levers.<lever>.<setting>")
         cls = _lever_field(scenario, path, lever, setting)
@@ -612,16 +683,27 @@ def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any)
         integer = isinstance(default, int) and not isinstance(default, bool)
     if sampled:
         if not isinstance(spec, Mapping) or set(spec) != {"low", "high"}:
-            raise scenario.error(path, f"a {design.type} design needs bounds {{low: ..., high: ...}}, got {_short(spec)}")
+            raise scenario.error(
+                path,
+                f"a {design.type} design needs bounds {{low: ..., high: ...}}, got {_short(spec)}",
+            )
         low, high = spec["low"], spec["high"]
         for bound, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise scenario.error(path + (bound,), f"must be a finite number, got {_short(value)}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                raise scenario.error(
+                    path + (bound,), f"must be a finite number, got {_short(value)}"
+                )
         if not low < high:
             raise scenario.error(path, f"low ({low}) must be below high ({high})")
         return Uncertainty(name, low=float(low), high=float(high), integer=integer)
     if not isinstance(spec, list) or not spec:
-        raise scenario.error(path, f"a {design.type} design needs a non-empty list of values, got {_short(spec)}")
+        raise scenario.error(
+            path, f"a {design.type} design needs a non-empty list of values, got {_short(spec)}"
+        )
     return Uncertainty(name, values=tuple(spec), integer=integer)
 
 
@@ -631,18 +713,28 @@ def _check_design(scenario: Scenario, design: Design) -> None:
         if design.samples is None:
             raise scenario.error(("design", "type"), f"a {design.type} design needs `samples`")
         if not design.uncertainties:
-            raise scenario.error(("design", "type"), f"a {design.type} design needs `uncertainties` to sample")
+            raise scenario.error(
+                ("design", "type"), f"a {design.type} design needs `uncertainties` to sample"
+            )
         if design.type == "sobol" and design.samples & (design.samples - 1):
-            raise scenario.error(("design", "samples"), f"a sobol design needs a power of two "
-                                 f"(e.g. {1 << design.samples.bit_length()}), got {design.samples}")
+            raise scenario.error(
+                ("design", "samples"),
+                f"a sobol design needs a power of two "
+                f"(e.g. {1 << design.samples.bit_length()}), got {design.samples}",
+            )
     elif design.samples is not None:
-        raise scenario.error(("design", "samples"), f"`samples` applies to lhs and sobol designs, not {design.type}")
+        raise scenario.error(
+            ("design", "samples"), f"`samples` applies to lhs and sobol designs, not {design.type}"
+        )
     if design.second_order and design.type != "sobol":
         raise scenario.error(("design", "second_order"), "applies to sobol designs only")
     for name in design.policies:
         if not NAME_PATTERN.match(name):
-            raise scenario.error(("design", "policies", name), "not a usable policy name: use letters, "
-                                 "digits, '_' and '-' (it names the run files)")
+            raise scenario.error(
+                ("design", "policies", name),
+                "not a usable policy name: use letters, "
+                "digits, '_' and '-' (it names the run files)",
+            )
     policies = scenario.policies()
     for name, policy in policies.items():
         if name not in design.policies:
@@ -661,7 +753,9 @@ def _check_design(scenario: Scenario, design: Design) -> None:
         lengths = {u.name: len(u.values or ()) for u in axes}
         if len(set(lengths.values())) > 1:
             detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
-            raise scenario.error(("design", "uncertainties"), f"a zip design needs lists of equal length ({detail})")
+            raise scenario.error(
+                ("design", "uncertainties"), f"a zip design needs lists of equal length ({detail})"
+            )
     for u in axes:
         path = ("design", "uncertainties", u.name)
         candidates = list(u.values) if u.values is not None else [u.low, u.high]
@@ -671,21 +765,26 @@ def _check_design(scenario: Scenario, design: Design) -> None:
         if target is None:
             clash = [p for p, pol in design.policies.items() if u.name in flatten(pol.parameters)]
             if clash:
-                raise scenario.error(path, f"also set by policy '{clash[0]}'; a parameter is either a "
-                                     "policy choice or an uncertainty")
+                raise scenario.error(
+                    path,
+                    f"also set by policy '{clash[0]}'; a parameter is either a "
+                    "policy choice or an uncertainty",
+                )
             for pol in policies.values():
                 for value in candidates:
                     try:
                         Parameters().override({**pol.parameters, u.name: value})
                     except ParameterError as exc:
                         raise scenario.error(path, f"value {_short(value)}: {exc.reason}") from None
-                break
         else:
             lever, setting = target
             users = [p for p in policies.values() if lever in p.levers]
             if not users:
-                raise scenario.error(path, f"lever '{lever}' is not used by the scenario or any policy; "
-                                     f"add it under `levers:` (e.g. `{lever}: {{}}`)")
+                raise scenario.error(
+                    path,
+                    f"lever '{lever}' is not used by the scenario or any policy; "
+                    f"add it under `levers:` (e.g. `{lever}: {{}}`)",
+                )
             for pol in users:
                 for value in candidates:
                     try:
@@ -693,17 +792,12 @@ def _check_design(scenario: Scenario, design: Design) -> None:
                     except LeverError as exc:
                         raise scenario.error(path, f"value {_short(value)}: {exc}") from None
     if scenario.run_count() > MAX_RUNS:
-        raise scenario.error(("design",), f"plans {scenario.run_count():,} runs, more than the "
-                             f"{MAX_RUNS:,} allowed")
+        raise scenario.error(
+            ("design",), f"plans {scenario.run_count():,} runs, more than the {MAX_RUNS:,} allowed"
+        )
 
 
-def iter_grid(axes: list[Uncertainty], kind: str) -> Iterator[tuple[Any, ...]]:
-    """The value tuples of a grid (every combination, first axis slowest) or zip design."""
-    lists = [u.values or () for u in axes]
-    return itertools.product(*lists) if kind == "grid" else zip(*lists, strict=True)
-
-
-# --- loading ---------------------------------------------------------------------------------------
+# --- loading --------------------------------------------------------------------------------------
 
 
 def load_scenario(path: str | Path) -> Scenario:
