@@ -270,24 +270,20 @@ def check(file: ScenarioArg) -> None:
 @app.command()
 def scenarios() -> None:
     """List the bundled scenarios with their descriptions."""
-    from rich.console import Console
-    from rich.table import Table
-
     folder = scenarios_dir()
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
         raise fail(f"no scenario files in {folder} (set {SCENARIOS_ENV} to a folder of them)")
-    table = Table(title=f"Scenarios in {folder}", title_justify="left")
-    for column in ("file", "runs", "description"):
-        table.add_column(column, overflow="fold")
+    typer.echo(f"Scenarios in {folder}:")
+    width = max(len(p.name) for p in files)
     for path in files:
         try:
             scenario = load_scenario(path)
-            runs, text = str(scenario.run_count()), scenario.description
+            n = scenario.run_count()
+            runs, text = f"{n} run{'' if n == 1 else 's'}", scenario.description
         except ScenarioError as exc:
-            runs, text = "-", f"invalid: {exc.reason}"
-        table.add_row(path.name, runs, _one_line(text))
-    Console().print(table)
+            runs, text = "invalid", exc.reason
+        typer.echo(f"  {path.name:<{width}}  {runs:>9}  {_one_line(text)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -301,3 +297,7 @@ for _module in PLUGINS:
         _plugin = importlib.import_module(_module)
         if hasattr(_plugin, "register"):
             _plugin.register(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,7 @@ import copy
 import importlib
 import math
 import re
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -260,10 +261,14 @@ def _match(node: yaml.Node, path: tuple[Any, ...]) -> tuple[int, int | None]:
     while i < len(atoms):
         atom = atoms[i]
         nxt = None
-        if isinstance(current, yaml.MappingNode) and isinstance(atom, str):
+        if isinstance(current, yaml.MappingNode):
             best = 0
             for key, value in current.value:
                 if not isinstance(key, yaml.ScalarNode):
+                    continue
+                if not isinstance(atom, str):  # a key that is not text, e.g. `1:`
+                    if key.value == str(atom):
+                        best, nxt = 1, (key, value)
                     continue
                 parts = str(key.value).split(".")
                 if len(parts) > best and atoms[i : i + len(parts)] == parts:
@@ -369,7 +374,8 @@ class Scenario(_Strict):
     snapshots: bool = Field(False, description="Write a per-firm snapshot at the end of each run.")
     imports: list[str] = Field(
         default_factory=list,
-        description="Python modules to import first (to register your own levers).",
+        description="Python modules to import first, e.g. to register your own levers; the "
+        "scenario file's folder is searched first (it is put on sys.path).",
     )
     design: Design | None = None
 
@@ -419,6 +425,9 @@ class Scenario(_Strict):
                 f"'{self.name}' is not a usable name: use letters, digits, '_' "
                 "and '-' (it names the results folder)",
             )
+        for folder in dict.fromkeys(str(s.path.resolve().parent) for s in self._sources):
+            if self.imports and folder not in sys.path:
+                sys.path.insert(0, folder)
         for i, module in enumerate(self.imports):
             try:
                 importlib.import_module(module)

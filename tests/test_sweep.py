@@ -1,0 +1,349 @@
+"""Sweeps: executors agree, failed runs are recorded, interrupted sweeps resume, folders safe."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from smegrowth.api import run_scenario, sweep, sweep_report
+from smegrowth.levers import Lever, LeverSettings, register_lever
+from smegrowth.scenario import load_scenario
+from smegrowth.seeds import replicate_seeds
+from smegrowth.store import StoreError
+from smegrowth.sweep import run_sweep
+
+TIMING = ["elapsed_s"]
+
+
+class ExplodingSettings(LeverSettings):
+    explode: bool = False
+
+
+@register_lever
+class ExplodingLever(Lever):
+    """A test lever that raises in its first quarter when told to (defined outside the package,
+    so process-pool workers must import this module to find it)."""
+
+    name = "test_sweep_exploding"
+    Settings = ExplodingSettings
+
+    def act(self, model) -> None:
+        if self.settings.explode and model.quarter >= 1:
+            raise RuntimeError(f"boom in quarter {model.quarter}")
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def comparable(runs: pd.DataFrame) -> pd.DataFrame:
+    """A runs table without timing columns, sorted by run id."""
+    return runs.drop(columns=TIMING).sort_values("run_id").reset_index(drop=True)
+
+
+def tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs = comparable(pd.read_parquet(folder / "runs.parquet"))
+    ts = pd.read_parquet(folder / "timeseries.parquet").sort_values(["run_id", "step"])
+    return runs, ts.reset_index(drop=True)
+
+
+POLICY_SWEEP = """
+    name: policies
+    scale: 0.01
+    quarters: 3
+    seed: 11
+    levers:
+      reloan: {}
+    design:
+      type: grid
+      replicates: 2
+      policies:
+        baseline: {levers: {reloan: {scale: 0.0}}}
+        reloan: {}
+      uncertainties:
+        credit.max_pd: [0.06, 0.1]
+"""
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    """The policy sweep made in this process: its folder and scenario file."""
+    folder = tmp_path_factory.mktemp("inproc")
+    path = write(folder, "policies.yaml", POLICY_SWEEP)
+    report = sweep_report(path, workers=1, out=folder / "out", progress=False)
+    assert report.ok == 8 and report.failed == 0
+    return folder / "out", path
+
+
+# --- executors ------------------------------------------------------------------------------------
+
+
+def test_process_pool_gives_identical_results(in_process, tmp_path):
+    folder, path = in_process
+    sweep(path, workers=2, out=tmp_path / "pool", progress=False)
+    expected_runs, expected_ts = tables(folder)
+    runs, ts = tables(tmp_path / "pool")
+    assert_frame_equal(runs, expected_runs)
+    assert_frame_equal(ts, expected_ts)
+
+
+def test_dask_local_cluster_gives_identical_results(in_process, tmp_path):
+    folder, path = in_process
+    report = sweep_report(path, workers=2, dask_local=True, out=tmp_path / "dask", progress=False)
+    assert report.executor.startswith("Dask local cluster")
+    expected_runs, expected_ts = tables(folder)
+    runs, ts = tables(tmp_path / "dask")
+    assert_frame_equal(runs, expected_runs)
+    assert_frame_equal(ts, expected_ts)
+
+
+def test_runs_table_layout_and_common_random_numbers(in_process):
+    folder, _ = in_process
+    runs = pd.read_parquet(folder / "runs.parquet")
+    assert list(runs.columns[:7]) == ["run_id", "policy", "sample", "replicate", "seed", "status",
+                                      "error"]
+    assert list(runs["run_id"]) == [f"{p}-s{s:04d}-r{r:03d}" for p in ("baseline", "reloan")
+                                    for s in (0, 1) for r in (0, 1)]
+    assert (runs["status"] == "ok").all()
+    assert "lever.reloan.scale" in runs and "param.credit.max_pd" in runs
+    assert set(runs.loc[runs.policy == "baseline", "lever.reloan.scale"]) == {0.0}
+    assert list(runs["param.credit.max_pd"][:4]) == [0.06, 0.06, 0.1, 0.1]
+    seeds = replicate_seeds(11, 2)
+    assert list(runs["seed"]) == [seeds[r] for r in runs["replicate"]]
+    assert {"little_giants", "revenue_total", "fiscal_cost_total"} <= set(runs.columns)
+    assert runs.columns[-2:].tolist() == ["elapsed_s", "config_hash"]
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert list(ts.columns[:7]) == ["run_id", "policy", "sample", "replicate", "seed", "quarter",
+                                    "step"]
+    assert len(ts) == 8 * 4 and ts["quarter"].iloc[0] == "2024Q4"
+
+
+def test_manifest_holds_the_provenance(in_process):
+    folder, path = in_process
+    m = json.loads((folder / "manifest.json").read_text())
+    text = path.read_text()
+    assert m["scenario"]["text"] == text
+    assert m["scenario"]["files"][0]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert m["scenario"]["resolved"]["design"]["replicates"] == 2
+    assert m["seeds"]["root"] == 11 and m["seeds"]["replicates"] == replicate_seeds(11, 2)
+    assert [r["run_id"] for r in m["runs"]][:2] == ["baseline-s0000-r000", "baseline-s0000-r001"]
+    assert m["design"]["points"] == [{"credit.max_pd": 0.06}, {"credit.max_pd": 0.1}]
+    assert set(m["policies"]) == {"baseline", "reloan"}
+    assert {"python", "numpy", "pandas", "mesa", "smegrowth"} <= set(m["versions"])
+    assert m["git"]["commit"] is None or len(m["git"]["commit"]) == 40
+    assert m["created"] and m["sessions"][0]["executor"] == "in-process"
+    assert not (folder / ".lock").exists()
+
+
+# --- failures, resume and safety ------------------------------------------------------------------
+
+FLAKY = """
+    name: flaky
+    scale: 0.01
+    quarters: 2
+    design:
+      replicates: 2
+      policies:
+        baseline: {}
+        calm: {levers: {test_sweep_exploding: {}}}
+        exploding: {levers: {test_sweep_exploding: {explode: true}}}
+"""
+
+
+def test_a_run_that_raises_is_recorded_and_the_others_finish(tmp_path):
+    path = write(tmp_path, "flaky.yaml", FLAKY)
+    report = sweep_report(path, workers=2, out=tmp_path / "out", progress=False)
+    assert (report.ok, report.failed) == (4, 2)
+    runs = report.runs.set_index("run_id")
+    failed = runs[runs.status == "failed"]
+    assert sorted(failed.index) == ["exploding-s0000-r000", "exploding-s0000-r001"]
+    assert failed["error"].str.startswith("RuntimeError: boom in quarter 1").all()
+    assert failed["little_giants"].isna().all()
+    assert runs.loc["calm-s0000-r000", "status"] == "ok"
+    info = json.loads((tmp_path / "out/runs/exploding-s0000-r000.failed.json").read_text())
+    assert info["error_type"] == "RuntimeError" and "act" in info["traceback"]
+    # the same command retries the failed runs only
+    again = sweep_report(path, workers=1, out=tmp_path / "out", progress=False)
+    assert (again.skipped, again.ok, again.failed) == (4, 0, 2)
+    assert again.failed_total == 2
+
+
+def test_resume_skips_finished_runs_and_gives_the_same_tables(in_process, tmp_path):
+    folder, path = in_process
+    out = tmp_path / "resume"
+    sweep(path, workers=1, out=out, progress=False)
+    for run in ("baseline-s0001-r000", "reloan-s0000-r001"):
+        (out / "runs" / f"{run}.parquet").unlink()
+    (out / "runs" / "reloan-s0001-r001.ts.parquet").unlink()
+    (out / "runs" / "reloan-s0001-r001.parquet").unlink()
+    (out / "runs" / ".baseline-s0000-r000.parquet.abc.tmp").write_bytes(b"half-written")
+    report = sweep_report(path, workers=1, out=out, progress=False)
+    assert (report.skipped, report.ok) == (5, 3)
+    assert not list((out / "runs").glob(".*.tmp"))
+    assert_frame_equal(tables(out)[0], tables(folder)[0])
+    assert_frame_equal(tables(out)[1], tables(folder)[1])
+    assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
+
+
+def test_changed_scenario_is_refused_unless_fresh(tmp_path):
+    path = write(tmp_path, "s.yaml",
+                 "name: s\nscale: 0.01\nquarters: 2\ndesign:\n  replicates: 2\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    before = (out / "runs.parquet").read_bytes()
+    path.write_text(path.read_text().replace("replicates: 2", "replicates: 1"))
+    with pytest.raises(StoreError, match=r"different version of this scenario file.*--fresh"):
+        sweep(path, workers=1, out=out, progress=False)
+    assert (out / "runs.parquet").read_bytes() == before
+    assert (out / "runs" / "s-s0000-r001.parquet").exists()
+    runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
+    assert list(runs["run_id"]) == ["s-s0000-r000"]
+    assert not (out / "runs" / "s-s0000-r001.parquet").exists()
+
+
+def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    for fresh in (False, True):
+        with pytest.raises(StoreError, match="not a smegrowth results folder"):
+            sweep(path, workers=1, out=mine, fresh=fresh, progress=False)
+    assert (mine / "notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_live_lock_stops_a_second_sweep_and_a_stale_one_does_not(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    (out / ".lock").write_text(f"{os.getpid()} {os.uname().nodename}\n")
+    with pytest.raises(StoreError, match=rf"in use by another sweep \(pid {os.getpid()}"):
+        sweep(path, workers=1, out=out, progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / ".lock").write_text(f"{dead.pid} {os.uname().nodename}\n")
+    sweep(path, workers=1, out=out, progress=False)
+    assert not (out / ".lock").exists()
+
+
+def test_snapshots_and_outcome_selection(tmp_path):
+    path = write(tmp_path, "snap.yaml", """
+        name: snap
+        scale: 0.01
+        quarters: 2
+        snapshots: true
+        outcomes: [little_giants, revenue]
+    """)
+    runs = sweep(path, workers=1, out=tmp_path / "out", progress=False)
+    outcome_columns = [c for c in runs.columns if c not in
+                       ("run_id", "policy", "sample", "replicate", "seed", "status", "error",
+                        "elapsed_s", "config_hash")]
+    assert outcome_columns == ["quarters", "little_giants", "revenue", "revenue_total"]
+    snap = pd.read_parquet(tmp_path / "out/snapshots/snap-s0000-r000.parquet")
+    assert len(snap) > 100 and set(snap["run_id"]) == {"snap-s0000-r000"}
+    assert {"kind", "status", "sector", "revenue"} <= set(snap.columns)
+
+
+def test_run_scenario_in_memory_and_on_disk_agree(tmp_path):
+    path = write(tmp_path, "one.yaml", "name: one\nscale: 0.01\nquarters: 2\nseed: 5\n")
+    ts = run_scenario(path)
+    assert list(ts["quarter"]) == ["2024Q4", "2025Q1", "2025Q2"]
+    on_disk = run_scenario(load_scenario(path), out=tmp_path / "out")
+    assert_frame_equal(on_disk, ts, check_dtype=False)
+
+
+# --- a sweep killed midway ------------------------------------------------------------------------
+
+
+KILLABLE = """
+    name: killable
+    scale: 0.02
+    quarters: 6
+    seed: 3
+    design:
+      replicates: 16
+"""
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The killable sweep made without interruption, for comparison."""
+    folder = tmp_path_factory.mktemp("whole")
+    path = write(folder, "killable.yaml", KILLABLE)
+    whole = run_sweep(load_scenario(path), out=folder / "whole", workers=1, progress=False)
+    assert whole.ok == 16
+    return folder / "whole"
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "smegrowth.cli", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _finished(folder: Path) -> int:
+    runs = folder / "runs"
+    if not runs.exists():
+        return 0
+    return sum(1 for p in runs.glob("*.parquet") if not p.name.endswith(".ts.parquet"))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sweep_killed_midway_resumes_to_the_same_runs_table(tmp_path, workers,
+                                                            uninterrupted):
+    path = write(tmp_path, "killable.yaml", KILLABLE)
+    proc = _cli("sweep", str(path), "--workers", str(workers), "--out", "killed", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while _finished(tmp_path / "killed") < 3:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sweep made no runs within 60 s"
+        time.sleep(0.01)
+    children = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    done = _finished(tmp_path / "killed")
+    assert done < 16, "the sweep finished before it could be killed; make it longer"
+    assert (tmp_path / "killed" / ".lock").exists()  # stale: its process is dead
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in children), "orphaned workers linger"
+
+    resumed = _cli("sweep", str(path), "--workers", str(workers), "--out", "killed", cwd=tmp_path)
+    stdout, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr.decode()
+    assert f"{done} already done" in stdout.decode()
+    assert_frame_equal(tables(tmp_path / "killed")[0], tables(uninterrupted)[0])
+    assert_frame_equal(tables(tmp_path / "killed")[1], tables(uninterrupted)[1])
