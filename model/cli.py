@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.resources
 import importlib.util
 import os
 import sys
@@ -106,12 +107,23 @@ app = typer.Typer(
 
 
 def scenarios_dir() -> Path:
-    """The folder of bundled scenarios: ``$SMEGROWTH_SCENARIOS`` if set, else ``scenarios/`` of the
-    source checkout (the package is installed editable from it)."""
+    """The folder of bundled scenarios.
+
+    ``$SMEGROWTH_SCENARIOS`` if set; else ``scenarios/`` of the source checkout (the package is
+    installed editable from it); else a ``smegrowth.scenarios`` package-data folder, if a
+    non-editable install ships one.
+    """
     env = os.environ.get(SCENARIOS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    checkout = Path(__file__).resolve().parent.parent / "scenarios"
+    if checkout.is_dir():
+        return checkout
+    with contextlib.suppress(ImportError, TypeError, ValueError):
+        shipped = Path(str(importlib.resources.files("smegrowth.scenarios")))
+        if shipped.is_dir():
+            return shipped
+    return checkout
 
 
 def resolve_scenario(arg: str | None) -> Path:
