@@ -51,7 +51,7 @@ MAX_FILE_BYTES = 1_000_000
 """Largest scenario file read (bytes); scenario files are a few kilobytes."""
 MAX_NODES = 100_000
 """Most YAML nodes a file may expand to once aliases are followed (stops alias bombs)."""
-MAX_RUNS = 1_000_000
+MAX_RUNS = 200_000
 """Most runs a sweep may plan (stops a typo such as ``samples: 1000000`` from filling a disk)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 """Scenario and policy names become folder and file names: letters, digits, '_' and '-'."""
