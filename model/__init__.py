@@ -4,12 +4,15 @@ policy levers that change how they grow, borrow, innovate, list and fail."""
 from .firm_state import Kind, Status
 from .firms import SME, Firm, LittleGiant, Unicorn
 from .levers import LEVERS, Lever, LeverSettings, make_lever, register_lever
+from .api import run_scenario, sweep
 from .model import EnterpriseModel
 from .parameters import Parameters
+from .scenario import Scenario, ScenarioError, load_scenario
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EnterpriseModel", "Firm", "SME", "LittleGiant", "Unicorn", "Kind", "Status", "Parameters",
-    "Lever", "LeverSettings", "LEVERS", "register_lever", "make_lever", "__version__",
+    "Lever", "LeverSettings", "LEVERS", "register_lever", "make_lever", "Scenario", "ScenarioError",
+    "load_scenario", "run_scenario", "sweep", "__version__",
 ]
