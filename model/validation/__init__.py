@@ -4,6 +4,10 @@
   likelihood, growth-rate shape, volatility scaling with size, growth and exit by age).
 - :mod:`smegrowth.validation.targets`: the published targets (``targets.yaml``) and their comparison
   with model statistics collected over replicate runs.
+- :mod:`smegrowth.validation.simulate`: every target statistic from one model run
+  (:func:`model_statistics`), from annual firm panels recorded while the model steps.
+- :mod:`smegrowth.validation.report`: replicate runs on a process pool, the validation table and
+  the figure panel (:func:`run_validation`; the ``smegrowth validate`` command).
 """
 
 from smegrowth.validation.stats import (
@@ -17,6 +21,8 @@ from smegrowth.validation.stats import (
     volatility_scaling,
     young_vs_old,
 )
+from smegrowth.validation.report import run_validation
+from smegrowth.validation.simulate import model_statistics, record_run, run_replicate
 from smegrowth.validation.targets import Target, compare, load_targets
 
 __all__ = [
@@ -29,6 +35,10 @@ __all__ = [
     "growth_rates",
     "growth_shape",
     "load_targets",
+    "model_statistics",
+    "record_run",
+    "run_replicate",
+    "run_validation",
     "pareto_tail",
     "volatility_scaling",
     "young_vs_old",
