@@ -162,6 +162,15 @@ class Accounts:
         self.balance[sink] += amount
         self.flows[(f"bank:{bank}", sink, label)] += amount
 
+    def bank_capital(self, bank: int, amount: float) -> None:
+        """Shareholders inject ``amount`` into bank ``bank`` (negative: the bank pays dividends)."""
+        self.bank_reserves[bank] += amount
+        self.bank_equity[bank] += amount
+        self.balance["investors"] -= amount
+        key = ("investors", f"bank:{bank}", "bank capital") if amount >= 0 else (
+            f"bank:{bank}", "investors", "bank dividends")
+        self.flows[key] += abs(amount)
+
     def refinance(self, bank: int, amount: float) -> None:
         """The central bank lends ``amount`` to bank ``bank`` (re-lending); negative repays it."""
         self.bank_reserves[bank] += amount

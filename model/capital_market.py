@@ -45,12 +45,12 @@ class CapitalMarket(mesa.Agent):
 
     def update_premia(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Stage 7: the venture premium random walk, lifted by this quarter's R&D successes."""
-        st, p, rng = model.state, model.params.venture, model.rng
+        st, p = model.state, model.params.venture
         venture = rows[st.venture[rows]]
         success = model.innovation.successes[venture]
         st.hype[venture] += (
             -p.hype_reversion * st.hype[venture]
-            + p.hype_volatility * rng.standard_normal(venture.size)
+            + p.hype_volatility * model.normal(venture, "venture premium")
             + p.hype_on_success * success
         )
         st.recent_equity[rows] *= 0.875  # raised in the last two years, approximately
@@ -58,10 +58,10 @@ class CapitalMarket(mesa.Agent):
 
     def venture_rounds(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Stage 5: venture rounds for venture-backed firms; investors pay cash for new shares."""
-        st, p, rng = model.state, model.params.venture, model.rng
+        st, p = model.state, model.params.venture
         venture = rows[st.venture[rows]]
         boost = model.incentives.venture_boost[venture]
-        gets = rng.random(venture.size) < np.minimum(p.round_rate * boost, 1.0)
+        gets = model.uniform(venture, "venture round") < np.minimum(p.round_rate * boost, 1.0)
         funded = venture[gets]
         amount = p.dilution * st.valuation[funded] * boost[gets]
         self.equity_raised = float(amount.sum())
@@ -75,7 +75,7 @@ class CapitalMarket(mesa.Agent):
     def ipos(self, model: EnterpriseModel) -> np.ndarray:
         """Stage 7: list SRDI firms through this quarter's A-share window and unicorns at their own
         hazard (on- or offshore); return the rows listed."""
-        st, p, rng = model.state, model.params.listing, model.rng
+        st, p, rng = model.state, model.params.listing, model.stream("ipo window")
         self.window = p.ipo_capacity_persistence * self.window + p.ipo_capacity_volatility * rng.standard_normal()
         expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
         expected += model.incentives.ipo_capacity_extra
@@ -88,11 +88,12 @@ class CapitalMarket(mesa.Agent):
         if n > 0:
             weight = np.where(st.kind[candidates] == Kind.LITTLE_GIANT, p.little_giant_priority, 1.0)
             weight = weight * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
-            keys = np.log(weight) + rng.gumbel(size=candidates.size)  # weighted sampling without replacement
+            gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 1e-300)))
+            keys = np.log(weight) + gumbel  # weighted sampling without replacement
             listed = candidates[np.argsort(-keys)[:n]]
         unicorns = rows[unicorn]
         hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
-        listed = np.concatenate([listed, unicorns[rng.random(unicorns.size) < np.minimum(hazard, 1.0)]])
+        listed = np.concatenate([listed, unicorns[model.uniform(unicorns, "unicorn ipo") < np.minimum(hazard, 1.0)]])
         if listed.size == 0:
             return listed
         proceeds = p.proceeds_share * st.valuation[listed]
@@ -105,7 +106,7 @@ class CapitalMarket(mesa.Agent):
 
     def acquisitions(self, model: EnterpriseModel) -> np.ndarray:
         """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
-        st, p, rng = model.state, model.params.listing, model.rng
+        st, p = model.state, model.params.listing
         rows = np.flatnonzero(st.active())
         annual = np.select(
             [st.kind[rows] == Kind.UNICORN, st.kind[rows] == Kind.LITTLE_GIANT],
@@ -115,6 +116,6 @@ class CapitalMarket(mesa.Agent):
         quarterly = 1.0 - (1.0 - annual) ** 0.25
         distress = 1.0 + p.ma_distress_multiplier * (st.annual_profit[rows] < 0)
         hazard = np.minimum(quarterly * distress * model.incentives.ma_boost[rows], 1.0)
-        acquired = rows[rng.random(rows.size) < hazard]
+        acquired = rows[model.uniform(rows, "acquisition") < hazard]
         model.leave(acquired, Status.ACQUIRED)
         return acquired

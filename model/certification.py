@@ -85,7 +85,7 @@ class Certification:
         smes = st.rows_of(Kind.SME)
         ok, score = self.criteria_score(model, smes)
         candidates = smes[ok]
-        quota = model.stochastic_round(c.batch_quota * model.scale)
+        quota = model.stochastic_round(c.batch_quota * model.scale, "little-giant quota")
         chosen = candidates[np.argsort(-score[ok], kind="stable")[:quota]]
         st.lg_since[chosen] = model.quarter
         model.change_kind(chosen, Kind.LITTLE_GIANT)

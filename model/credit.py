@@ -180,7 +180,9 @@ class CreditMarket:
         return granted
 
     def bank_costs(self, model: EnterpriseModel) -> None:
-        """Banks pay their deposit funding cost for the quarter to the rest of the economy."""
+        """Banks pay their deposit funding cost, then steer their capital ratio towards its target:
+        part of any excess is paid out as dividends, part of any shortfall is raised from shareholders
+        (retained earnings and rights issues, as Chinese banks do; the speed is a calibration)."""
         acc, p = model.accounts, model.params.credit
         for bank in model.banks:
             i = bank.index
@@ -188,3 +190,6 @@ class CreditMarket:
             cost = deposits * p.funding_cost / 4.0
             if cost > 0:
                 acc.bank_pays(i, cost, "economy", "deposit interest")
+            gap = p.initial_capital_ratio * acc.bank_loans[i] - acc.bank_equity[i]
+            if abs(gap) > 0:
+                acc.bank_capital(i, p.capital_adjustment * gap)

@@ -38,7 +38,7 @@ class DemandMarket:
 
     def step(self, model: EnterpriseModel) -> None:
         """Stage 2: new sector demand, market shares and revenues of active firms."""
-        st, rng, p = model.state, model.rng, model.params.demand
+        st, rng, p = model.state, model.stream("sector demand"), model.params.demand
         shock = self.volatility * rng.standard_normal(self.level.size)
         self.level *= np.exp(self.trend + shock - 0.5 * self.volatility**2)
         self.extra = model.government.extra_demand()
@@ -54,7 +54,7 @@ class DemandMarket:
         mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
         lines = np.maximum(1.0, st.annual_revenue[rows] / p.revenue_per_line)
         sigma = p.line_shock / np.sqrt(lines)
-        growth = p.replicator_speed * (eff - mean_eff[sec]) + sigma * rng.standard_normal(rows.size) - 0.5 * sigma**2
+        growth = p.replicator_speed * (eff - mean_eff[sec]) + sigma * model.normal(rows, "product lines") - 0.5 * sigma**2
         share = share * np.exp(growth)
         share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]
         st.share[rows] = share

@@ -1,7 +1,7 @@
 """Firm demography: exit on insolvency and entry of newly certified SRDI SMEs.
 
 A firm that cannot pay what it owes this quarter, even after borrowing what banks allow and cutting
-its investment, R&D and digital spending, is insolvent and exits. Its equipment is sold at a fraction
+its investment, R&D and digital spending, or whose debts exceed its assets, is insolvent and exits. Its equipment is sold at a fraction
 of its value, the bank recovers what cash there is and writes off the rest, and unpaid suppliers and
 workers absorb any remaining shortfall. Young, small firms exit more because they have fewer product
 lines to diversify demand shocks, thinner cash buffers and lower productivity — the model is not told so.
@@ -39,9 +39,11 @@ class Demography:
         self.defaulted_borrowers = 0
 
     def insolvencies(self, model: EnterpriseModel) -> np.ndarray:
-        """Firms with negative cash after the finance stage exit; return their rows."""
+        """Firms that cannot pay (negative cash after the finance stage) or whose debts exceed their
+        assets (negative net worth) exit; return their rows."""
         st, acc = model.state, model.accounts
-        rows = np.flatnonzero(st.active() & (st.cash < -1e-9))
+        broke = (st.cash < -1e-9) | (st.cash + st.capital - st.debt < 0)
+        rows = np.flatnonzero(st.active() & broke)
         self.defaulted_debt = float(st.debt[rows].sum())
         self.defaulted_borrowers = int(np.count_nonzero(st.debt[rows] > 0))
         if rows.size:
@@ -60,7 +62,7 @@ class Demography:
 
     def enter(self, model: EnterpriseModel) -> np.ndarray:
         """New SRDI SMEs certified this quarter; their founders pay for their cash and equipment."""
-        params, rng = model.params, model.rng
+        params, rng = model.params, model.stream("entry")
         e, pop = params.entry, params.population
         n = int(rng.poisson(e.annual_entrants / 4.0 * model.scale))
         if n == 0:
@@ -109,7 +111,7 @@ class Demography:
         firms = np.maximum(np.bincount(st.sector[act], minlength=len(sectors)), 1)
         st.share[rows] = params.demand.entrant_share * sector_share[sec] / firms[sec]
 
-        place_in_niches(model, rows)
+        place_in_niches(model, rows, rng)
         model.accounts.firms_receive(rows, cash + capital, "investors", "founders' equity", EQUITY)
         model.accounts.firms_pay(rows, capital, "economy", "equipment", FINANCE)
         st.capital[rows] = capital

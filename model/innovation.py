@@ -42,17 +42,17 @@ class Innovation:
 
     def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
-        st, p, rng = model.state, model.params.innovation, model.rng
+        st, p = model.state, model.params.innovation
         sec = st.sector[rows]
         opportunity = model.tech_opportunity[sec]
         revenue = np.maximum(st.revenue[rows], 1e-9)
         intensity = np.minimum(st.rd[rows] / revenue, 5.0)
 
-        innovate = rng.random(rows.size) < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
-        jump = p.jump_low + (p.jump_high - p.jump_low) * rng.beta(p.jump_beta, p.jump_beta, rows.size)
+        innovate = model.uniform(rows, "innovation") < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
+        jump = p.jump_low + (p.jump_high - p.jump_low) * model.stream("innovation size").beta(p.jump_beta, p.jump_beta, st.n)[rows]
         gain = np.where(innovate, np.maximum(jump, 0.0), 0.0)
 
-        imitate = rng.random(rows.size) < 1.0 - np.exp(-p.imitation_rate * intensity)
+        imitate = model.uniform(rows, "imitation") < 1.0 - np.exp(-p.imitation_rate * intensity)
         frontier = np.zeros(len(model.sector_keys))
         prod = st.productivity[rows]
         for s in np.unique(sec):
@@ -62,6 +62,8 @@ class Innovation:
         self.successes = np.zeros(st.n, dtype=bool)
         self.successes[rows] = gain > 0
 
-        st.patents[rows] += rng.poisson(st.rd[rows] * opportunity / p.patent_cost)
+        expected_patents = np.zeros(st.n)
+        expected_patents[rows] = st.rd[rows] * opportunity / p.patent_cost
+        st.patents[rows] += model.stream("patents").poisson(expected_patents)[rows]
         uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[rows])
         st.digital[rows] = np.clip(st.digital[rows] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)

@@ -38,7 +38,7 @@ class InvestmentPlanner:
         age = np.maximum(model.quarter - st.vintage[rows], 0.0) / 4.0
         life, k = p.service_life, p.renewal_shape
         hazard = 1.0 - np.exp(-(((age + 0.25) / life) ** k - (age / life) ** k))
-        renew = model.rng.random(rows.size) < np.minimum(hazard * response, 1.0)
+        renew = model.uniform(rows, "renewal") < np.minimum(hazard * response, 1.0)
         renewal = np.where(renew, p.renewal_fraction * st.capital[rows], 0.0)
         # renewal replaces worn capacity, so only the remaining gap to desired capital is expansion
         desired = kappa * expected * (1.0 + p.capacity_headroom)

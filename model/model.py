@@ -17,6 +17,7 @@ Time starts in 2024Q4 (quarter 0, the starting population); money is in million 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -199,10 +200,28 @@ class EnterpriseModel(mesa.Model):
                 handle.remove()
                 self._handles[r] = None
 
-    def stochastic_round(self, x: float) -> int:
+    # --- random streams ------------------------------------------------------------------------------
+    # The starting population is drawn from ``model.rng``. Each quarter, every purpose (demand shocks,
+    # renewal, R&D draws, rounds, IPO queue, entry...) draws from its own stream derived from the run's
+    # seed, the quarter and the purpose, and per-firm draws are made for all rows ever created, then
+    # indexed. So what one stage draws never shifts another, and two runs with the same seed (baseline
+    # and a lever) face the same shocks firm by firm: common random numbers.
+    def stream(self, purpose: str) -> np.random.Generator:
+        """The random stream for ``purpose`` in the current quarter."""
+        return np.random.default_rng([self.seed_material, self.quarter, zlib.crc32(purpose.encode())])
+
+    def uniform(self, rows: np.ndarray, purpose: str) -> np.ndarray:
+        """Uniform [0, 1) draws for ``rows`` from the stream of ``purpose``."""
+        return self.stream(purpose).random(self.state.n)[rows]
+
+    def normal(self, rows: np.ndarray, purpose: str) -> np.ndarray:
+        """Standard normal draws for ``rows`` from the stream of ``purpose``."""
+        return self.stream(purpose).standard_normal(self.state.n)[rows]
+
+    def stochastic_round(self, x: float, purpose: str) -> int:
         """Round ``x`` up with probability equal to its fractional part (unbiased at small scale)."""
         base = int(np.floor(x))
-        return base + int(self.rng.random() < x - base)
+        return base + int(self.stream(purpose).random() < x - base)
 
     # --- the quarter ------------------------------------------------------------------------------
     def step(self) -> None:

@@ -166,7 +166,12 @@ class CreditParams(_Group):
     capital_requirement: float = Field(
         0.105, gt=0, lt=1, description="Minimum capital per yuan of loans (NFRA: 8 % + 2.5 % conservation buffer)."
     )
-    initial_capital_ratio: float = Field(0.15, gt=0, lt=1, description="Banks' capital ratio at start (commercial banks ~15.7 %, 2024).")
+    initial_capital_ratio: float = Field(
+        0.15, gt=0, lt=1, description="Banks' capital ratio at start and their target (commercial banks ~15.7 %, 2024)."
+    )
+    capital_adjustment: float = Field(
+        0.5, ge=0, le=1, description="Share of the gap to the target capital ratio closed per quarter by dividends or new capital (calibration)."
+    )
     lpr_path: list[float] = Field(
         [0.0310, 0.0310, 0.0300], min_length=1,
         description="1-year LPR by quarter from 2024Q4, the last value held (PBoC: 3.10 % Oct 2024, 3.00 % May 2025).",
@@ -176,8 +181,8 @@ class CreditParams(_Group):
     spread_per_pd: float = Field(1.0, ge=0, description="Spread per unit of annual default probability (expected-loss pricing).")
     pd_intercept: float = Field(-5.8, description="Logit intercept of the annual default probability (calibration).")
     pd_leverage: float = Field(4.0, ge=0, description="Logit slope on debt/assets (Assenza et al. 2015: PD rises with leverage).")
-    pd_margin: float = Field(10.0, ge=0, description="Logit slope on the negative of the profit margin.")
-    max_pd: float = Field(0.08, gt=0, le=1, description="Highest annual default probability a bank accepts (calibration to the 46.9 % tech-SME approval rate).")
+    pd_margin: float = Field(15.0, ge=0, description="Logit slope on the negative of the profit margin.")
+    max_pd: float = Field(0.05, gt=0, le=1, description="Highest annual default probability a bank accepts (calibration to the 46.9 % tech-SME approval rate).")
     max_leverage: float = Field(0.7, gt=0, le=1.5, description="Highest debt/assets after the loan (MIIT LG rule 70 %).")
     loss_given_default: float = Field(0.65, ge=0, le=1, description="Share of a defaulted loan not recovered (calibration).")
     maturity: float = Field(8.0, ge=1, description="Average loan maturity, quarters (1-3 years).")

@@ -184,13 +184,13 @@ def _assign_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
     counts_by_sector = np.bincount(st.sector[rows], minlength=len(model.sector_keys))
     n_niches = np.maximum(1, np.ceil(counts_by_sector / model.params.population.niche_size)).astype(int)
     model.niche_sector = np.repeat(np.arange(len(model.sector_keys)), n_niches)
-    place_in_niches(model, rows)
+    place_in_niches(model, rows, model.rng)
 
 
-def place_in_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
+def place_in_niches(model: EnterpriseModel, rows: np.ndarray, rng: np.random.Generator) -> None:
     """Put firms ``rows`` into random niches of their sector, opening new niches as sectors fill up
     so that niches keep about ``population.niche_size`` active firms."""
-    st, rng = model.state, model.rng
+    st = model.state
     n_sec = len(model.sector_keys)
     active = np.bincount(st.sector[st.active()], minlength=n_sec)
     needed = np.ceil(active / model.params.population.niche_size).astype(int)
@@ -199,10 +199,11 @@ def place_in_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
     if extra.any():
         model.niche_sector = np.concatenate([model.niche_sector, np.repeat(np.arange(n_sec), extra)])
     sec = st.sector[rows]
+    u = rng.random(rows.size)  # one draw per firm, however many niches there are (common random numbers)
     for s in np.unique(sec):
-        mine = rows[sec == s]
+        mine = sec == s
         options = np.flatnonzero(model.niche_sector == s)
-        st.niche[mine] = options[rng.integers(0, options.size, mine.size)]
+        st.niche[rows[mine]] = options[(u[mine] * options.size).astype(int)]
 
 
 def _assign_banks(model: EnterpriseModel, rows: np.ndarray) -> None:

@@ -1,6 +1,6 @@
 """Production, costs and operating cash flow.
 
-A firm's unit cost falls with its efficiency relative to its sector: its own log productivity, the
+A firm's unit cost falls with its efficiency relative to its sector's typical producer: its own log productivity, the
 vintage of its equipment (new machines embody the technology frontier) and its digital maturity
 (K+S: unit cost = wage / productivity). Intermediate inputs are a sector-wide share of revenue scaled by
 relative unit cost; employment follows from labour productivity; overheads are fixed per unit of
@@ -39,10 +39,10 @@ class Production:
         eff = self.efficiency(model, rows)
         n_sec = len(model.sector_keys)
         rev = st.revenue[rows]
-        mean_eff = np.bincount(sec, weights=rev * eff, minlength=n_sec) / np.maximum(
-            np.bincount(sec, weights=rev, minlength=n_sec), 1e-300
-        )
-        relative_cost = np.exp(-p.productivity_cost_elasticity * (eff - mean_eff[sec]))
+        # the sector's price covers the costs of its typical producer (the unweighted mean), so a
+        # firm's margin depends on its efficiency relative to that producer
+        typical = np.bincount(sec, weights=eff, minlength=n_sec) / np.maximum(np.bincount(sec, minlength=n_sec), 1)
+        relative_cost = np.exp(-p.productivity_cost_elasticity * (eff - typical[sec]))
         materials = p.materials_share * rev * relative_cost
         employees = 4.0 * rev / (model.params.population.labour_productivity * np.exp(eff))
         wages = employees * p.wage * model.wage_index
