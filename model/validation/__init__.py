@@ -10,6 +10,8 @@
   the figure panel (:func:`run_validation`; the ``smegrowth validate`` command).
 """
 
+from smegrowth.validation.report import run_validation
+from smegrowth.validation.simulate import model_statistics, record_run, run_replicate
 from smegrowth.validation.stats import (
     GrowthShape,
     TailFit,
@@ -21,8 +23,6 @@ from smegrowth.validation.stats import (
     volatility_scaling,
     young_vs_old,
 )
-from smegrowth.validation.report import run_validation
-from smegrowth.validation.simulate import model_statistics, record_run, run_replicate
 from smegrowth.validation.targets import Target, compare, load_targets
 
 __all__ = [
