@@ -105,7 +105,7 @@ class Accounts:
         st._data["cash"][rows] += inflow
         total = float(inflow.sum())
         if other == "banks":
-            np.subtract.at(self.bank_reserves, st.bank[rows], inflow)
+            self.bank_reserves -= self._by_bank(rows, inflow)
         else:
             self.balance[other] -= total
         key = (other, "firms", label) if total >= 0 else ("firms", other, label)
@@ -114,6 +114,11 @@ class Accounts:
             self._income[rows] += inflow
         elif category == EQUITY:
             self._equity[rows] += inflow
+
+    def _by_bank(self, rows: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+        """Sum ``amounts`` of firms ``rows`` by their bank."""
+        weights = np.broadcast_to(np.asarray(amounts, dtype=float), rows.shape)
+        return np.bincount(self.model.state.bank[rows], weights=weights, minlength=self.bank_loans.size)
 
     def income_of(self, rows: np.ndarray) -> np.ndarray:
         """Income booked to firms ``rows`` so far this quarter (their net-worth change other than equity)."""
@@ -131,21 +136,21 @@ class Accounts:
         st = self.model.state
         self.firms_receive(rows, amounts, "banks", label, FINANCE)
         st._data["debt"][rows] += amounts
-        np.add.at(self.bank_loans, st.bank[rows], amounts)
+        self.bank_loans += self._by_bank(rows, amounts)
 
     def repay(self, rows: np.ndarray, amounts: np.ndarray, label: str = "repayment") -> None:
         """Firms repay principal: firm cash to reserves, loan book and firm debt down."""
         st = self.model.state
         self.firms_pay(rows, amounts, "banks", label, FINANCE)
         st._data["debt"][rows] -= amounts
-        np.subtract.at(self.bank_loans, st.bank[rows], amounts)
+        self.bank_loans -= self._by_bank(rows, amounts)
 
     def write_off(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""
         st = self.model.state
         st._data["debt"][rows] -= amounts
-        np.subtract.at(self.bank_loans, st.bank[rows], amounts)
-        np.subtract.at(self.bank_equity, st.bank[rows], amounts)
+        self.bank_loans -= self._by_bank(rows, amounts)
+        self.bank_equity -= self._by_bank(rows, amounts)
         self._grow()
         self._income[rows] += amounts  # debt forgiven raises the firm's net worth
 
@@ -153,7 +158,7 @@ class Accounts:
         """Firms pay interest to their banks: an expense to them, income (equity) to the banks."""
         st = self.model.state
         self.firms_pay(rows, amounts, "banks", "interest", INCOME)
-        np.add.at(self.bank_equity, st.bank[rows], amounts)
+        self.bank_equity += self._by_bank(rows, amounts)
 
     def bank_pays(self, bank: int, amount: float, sink: str, label: str) -> None:
         """Bank ``bank`` pays an expense (funding cost, refinancing interest) to ``sink``."""

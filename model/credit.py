@@ -115,9 +115,12 @@ class CreditMarket:
         eligible = ~np.isnan(inc.project_rate[rows]) & (offer > 0)
         if inc.project_quota > 0 and eligible.any():
             wanted = np.where(eligible, np.minimum(offer, investment), 0.0)
-            order = np.argsort(-wanted, kind="stable")
-            within = np.cumsum(wanted[order]) <= inc.project_quota
-            project[order[within]] = wanted[order[within]]
+            if wanted.sum() <= inc.project_quota:
+                project = wanted
+            else:
+                order = np.argsort(-wanted, kind="stable")
+                within = np.cumsum(wanted[order]) <= inc.project_quota
+                project[order[within]] = wanted[order[within]]
 
         granted = self._ration(model, rows, offer, principal)
         project = np.minimum(project, granted)
@@ -170,6 +173,9 @@ class CreditMarket:
             if mine.size == 0:
                 continue
             headroom = bank.lending_headroom() + repaid[bank.index]
+            if offer[mine].sum() <= headroom:
+                granted[mine] = offer[mine]
+                continue
             order = mine[np.argsort(-ranking[mine], kind="stable")]
             cum = np.cumsum(offer[order])
             full = cum <= headroom

@@ -117,6 +117,5 @@ class Demography:
         st.capital[rows] = capital
         st.equity_raised[rows] = cash + capital
         model.capital_market.revalue(model, rows)
-        model.add_handles(rows)
         self.entries = rows
         return rows

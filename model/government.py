@@ -38,30 +38,38 @@ class Incentives:
     def __init__(self) -> None:
         for name, value in self.SCALARS.items():
             setattr(self, name, value)
-        self._arrays: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}
+        self._n = 0
 
     def reset(self, n: int) -> None:
         """Neutral incentives for ``n`` firm rows."""
+        self._n = n
         for name, value in self.PER_FIRM.items():
-            arr = self._arrays.get(name)
-            if arr is None or arr.size != n:
-                arr = np.empty(n)
-                self._arrays[name] = arr
-            arr.fill(value)
+            buf = self._buffers.get(name)
+            if buf is None or buf.size < n:
+                buf = np.empty(max(n, int(1.5 * (0 if buf is None else buf.size))))
+                self._buffers[name] = buf
+            buf[:n] = value
         for name, value in self.SCALARS.items():
             setattr(self, name, value)
 
     def extend(self, n: int) -> None:
         """Neutral incentives for rows added during the quarter (entrants)."""
+        if n <= self._n:
+            return
         for name, value in self.PER_FIRM.items():
-            arr = self._arrays[name]
-            if arr.size < n:
-                self._arrays[name] = np.concatenate([arr, np.full(n - arr.size, value)])
+            buf = self._buffers[name]
+            if buf.size < n:
+                grown = np.empty(max(n, int(1.5 * buf.size)))
+                grown[: self._n] = buf[: self._n]
+                buf = self._buffers[name] = grown
+            buf[self._n : n] = value
+        self._n = n
 
     def __getattr__(self, name: str) -> np.ndarray:
-        arrays = self.__dict__.get("_arrays")
-        if arrays is not None and name in arrays:
-            return arrays[name]
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            return buffers[name][: self._n]
         raise AttributeError(name)
 
 

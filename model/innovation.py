@@ -26,6 +26,16 @@ class Innovation:
         self.successes = np.zeros(0, dtype=bool)
         """Rows whose R&D yielded a productivity jump this quarter."""
 
+    def _beta_quantile(self, shape: float, u: np.ndarray) -> np.ndarray:
+        """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid (exact to ~1e-6)."""
+        if getattr(self, "_beta_shape", None) != shape:
+            from scipy.stats import beta
+
+            self._beta_grid = np.linspace(0.0, 1.0, 4097)
+            self._beta_values = beta.ppf(self._beta_grid, shape, shape)
+            self._beta_shape = shape
+        return np.interp(u, self._beta_grid, self._beta_values)
+
     def rd_norm(self, model: EnterpriseModel, kind: Kind, rows: np.ndarray) -> np.ndarray:
         """R&D per yuan of revenue that firms of ``kind`` plan by default: the kind's mean intensity
         times the firm's own R&D taste."""
@@ -49,21 +59,28 @@ class Innovation:
         intensity = np.minimum(st.rd[rows] / revenue, 5.0)
 
         innovate = model.uniform(rows, "innovation") < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
-        jump = p.jump_low + (p.jump_high - p.jump_low) * model.stream("innovation size").beta(p.jump_beta, p.jump_beta, st.n)[rows]
-        gain = np.where(innovate, np.maximum(jump, 0.0), 0.0)
+        size = model.uniform(rows, "innovation size")
+        gain = np.zeros(rows.size)
+        hit = np.flatnonzero(innovate)
+        jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size[hit])
+        gain[hit] = np.maximum(jump, 0.0)
 
+        # imitation closes part of the gap to the sector frontier, the 90th percentile of a normal
+        # fitted to the sector's productivities
         imitate = model.uniform(rows, "imitation") < 1.0 - np.exp(-p.imitation_rate * intensity)
-        frontier = np.zeros(len(model.sector_keys))
         prod = st.productivity[rows]
-        for s in np.unique(sec):
-            frontier[s] = np.quantile(prod[sec == s], 0.9)
+        n_sec = len(model.sector_keys)
+        count = np.maximum(np.bincount(sec, minlength=n_sec), 1)
+        mean = np.bincount(sec, weights=prod, minlength=n_sec) / count
+        var = np.maximum(np.bincount(sec, weights=prod * prod, minlength=n_sec) / count - mean**2, 0.0)
+        frontier = mean + 1.2816 * np.sqrt(var)
         catch_up = np.where(imitate, p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0), 0.0)
         st.productivity[rows] = prod + np.maximum(gain, catch_up)
         self.successes = np.zeros(st.n, dtype=bool)
         self.successes[rows] = gain > 0
 
-        expected_patents = np.zeros(st.n)
-        expected_patents[rows] = st.rd[rows] * opportunity / p.patent_cost
-        st.patents[rows] += model.stream("patents").poisson(expected_patents)[rows]
+        # patents: the expected number, rounded up or down at random (unbiased)
+        expected = st.rd[rows] * opportunity / p.patent_cost
+        st.patents[rows] += np.floor(expected + model.uniform(rows, "patents"))
         uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[rows])
         st.digital[rows] = np.clip(st.digital[rows] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)

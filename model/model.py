@@ -120,8 +120,8 @@ class EnterpriseModel(mesa.Model):
         self.indebted_at_start = 0
 
         population.build(self)
-        self._handles: list[Firm | None] = []
-        self.add_handles(np.arange(self.state.n))
+        self._handles: dict[int, Firm] = {}
+        self._has_handle = np.zeros(self.state.n, dtype=bool)
         st = self.state
         st.loan_rate = self.credit.quote(self, np.arange(st.n))
         self.accounts.open_banks(np.bincount(st.bank, weights=st.debt, minlength=len(self.banks)),
@@ -147,19 +147,57 @@ class EnterpriseModel(mesa.Model):
     def incentives(self):
         return self.government.incentives
 
-    # --- firms ------------------------------------------------------------------------------------
-    def add_handles(self, rows: np.ndarray) -> None:
-        """Create the Mesa agent handle of each new row, of the class configured for its kind."""
-        self._handles.extend([None] * (self.state.n - len(self._handles)))
+    # --- firms as Mesa agents -------------------------------------------------------------------------
+    # Every active firm is a Mesa agent, a light handle on its row. Handles are made when they are
+    # first looked at — through ``model.agents``, ``model.agents_by_type``, ``firms_at`` or a per-agent
+    # hook — so a run that never looks at individual firms does not pay for creating and removing
+    # hundreds of thousands of Python objects, and one that does sees every active firm.
+    @property
+    def agents(self):  # type: ignore[override]
+        """All agents (firms, banks, government, capital market), every active firm included."""
+        self._materialise(np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n]))
+        return super().agents
+
+    @property
+    def agents_by_type(self):  # type: ignore[override]
+        """Agents by class, every active firm included."""
+        self._materialise(np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n]))
+        return super().agents_by_type
+
+    def _materialise(self, rows: np.ndarray) -> None:
+        """Create the handles of ``rows`` (active, without one), of the class configured for their kind."""
+        if rows.size == 0:
+            return
+        if self._has_handle.size < self.state.n:
+            grown = np.zeros(max(self.state.n, 2 * self._has_handle.size), dtype=bool)
+            grown[: self._has_handle.size] = self._has_handle
+            self._has_handle = grown
         kinds = self.state.kind[rows]
         for kind in np.unique(kinds):
             cls = self.kind_classes[Kind(int(kind))]
-            for r in rows[kinds == kind]:
-                self._handles[r] = cls(self, int(r))
+            for r in rows[kinds == kind].tolist():
+                self._handles[r] = cls(self, r)
+        self._has_handle[rows] = True
 
     def firms_at(self, rows: np.ndarray) -> list[Firm]:
-        """The agent handles of ``rows``."""
-        return [self._handles[r] for r in rows]  # type: ignore[misc]
+        """The agent handles of active firms ``rows``."""
+        self._ensure_capacity()
+        self._materialise(rows[~self._has_handle[rows]])
+        return [self._handles[r] for r in rows.tolist()]
+
+    def _ensure_capacity(self) -> None:
+        if self._has_handle.size < self.state.n:
+            grown = np.zeros(max(self.state.n, 2 * self._has_handle.size), dtype=bool)
+            grown[: self._has_handle.size] = self._has_handle
+            self._has_handle = grown
+
+    def _drop_handles(self, rows: np.ndarray) -> None:
+        """Remove the handles of ``rows`` from the model (those that were made)."""
+        self._ensure_capacity()
+        made = rows[self._has_handle[rows]]
+        for r in made.tolist():
+            self._handles.pop(r).remove()
+        self._has_handle[made] = False
 
     def firm_rows(self, kinds: Iterable[str] = ("SME", "LittleGiant", "Unicorn")) -> np.ndarray:
         """Rows of active firms of the named kinds."""
@@ -170,13 +208,20 @@ class EnterpriseModel(mesa.Model):
         """Promote or demote firms: their row keeps its state, their handle becomes the new kind."""
         if rows.size == 0:
             return
+        self._ensure_capacity()
+        had = rows[self._has_handle[rows]]
+        self._drop_handles(had)
         self.state.kind[rows] = kind
-        cls = self.kind_classes[kind]
-        for r in rows:
-            old = self._handles[r]
-            if old is not None:
-                old.remove()
-            self._handles[r] = cls(self, int(r))
+        self._materialise(had)
+
+    def release(self) -> None:
+        """Free the model's agents (Mesa 3.3 keeps finished models alive otherwise, mesa#3179)."""
+        self.remove_all_agents()
+        self._handles.clear()
+        self._has_handle[:] = False
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
 
     def leave(self, rows: np.ndarray, status: Status) -> None:
         """Firms leave the growth population (listed, acquired or exited); their rows stay counted.
@@ -194,11 +239,7 @@ class EnterpriseModel(mesa.Model):
             self.accounts.repay(rows, st.debt[rows].copy(), "repaid on exit")
         st.status[rows] = status
         st.left[rows] = self.quarter
-        for r in rows:
-            handle = self._handles[r]
-            if handle is not None:
-                handle.remove()
-                self._handles[r] = None
+        self._drop_handles(rows)
 
     # --- random streams ------------------------------------------------------------------------------
     # The starting population is drawn from ``model.rng``. Each quarter, every purpose (demand shocks,

@@ -200,20 +200,8 @@ def _keep(name: str, wanted: set[str]) -> bool:
 
 
 def release(model: EnterpriseModel) -> None:
-    """Take a finished model apart so its memory is freed (mesa issue #3179).
-
-    Mesa 3.3's ``Agent._ids`` maps every model ever built to its id counter, a strong reference
-    that keeps each model and all its firms alive; we drop that entry and remove the agents.
-    """
-    remove = getattr(model, "remove_all_agents", None)
-    if remove is not None:
-        remove()
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
-    handles = getattr(model, "_handles", None)
-    if isinstance(handles, list):
-        handles.clear()
+    """Take a finished model apart so its memory is freed (mesa issue #3179)."""
+    model.release()
 
 
 def execute(spec: RunSpec) -> RunResult:
