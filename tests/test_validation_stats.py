@@ -240,7 +240,7 @@ EXPECTED_STATISTICS = {
     "srdi_firms_start", "little_giants_start", "unicorns_start",
     "little_giants_net_growth_per_year", "new_unicorns_per_year",
     "new_unicorns_share_ai_semis_energy", "little_giant_ipos_per_year", "ipos_per_year",
-    "loan_rate_mean", "approval_rate_mean", "exit_rate_per_year",
+    "loan_rate_mean", "firms_with_loans_share", "exit_rate_per_year",
     "little_giant_acquisitions_per_year",
 }
 

@@ -12,6 +12,8 @@ statistic named in ``targets.yaml``:
   years, demeaned by year (the first growth year is 2026, since 2024's revenue is the synthetic
   starting condition, not a simulated year); Laplace against Gaussian, the Subbotin shape, the
   volatility–size slope β, and growth, its dispersion and exit by age;
+- **loan coverage**: the share of active firms (and of little giants) with bank debt at the end of
+  the first simulated year;
 - **counts and flows** from the quarterly time series: the starting stocks (2024Q4) and the flows
   of the first ``flow_years`` simulated years (default 1: the calendar year 2025, the year the
   2024 figures of shared/FACTS.md speak for). Every flow is also reported averaged over all
@@ -50,6 +52,7 @@ __all__ = [
     "RunRecord",
     "model_statistics",
     "record_run",
+    "replicate_statistics",
     "run_replicate",
 ]
 
@@ -71,7 +74,7 @@ FLOW_STATISTICS: tuple[str, ...] = (
 """Statistics computed per simulated year from the time series and departures."""
 
 PANEL_COLUMNS = ("firm_id", "year", "annual_revenue", "employees", "age_years", "kind",
-                 "year_revenue")
+                 "year_revenue", "has_loan")
 
 
 @dataclass
@@ -83,8 +86,9 @@ class RunRecord:
         start_year: calendar year of the first year-end snapshot (2024: the 2024Q4 start).
         panel: one row per firm active at a year-end: ``firm_id`` (row index), ``year``,
             ``annual_revenue`` (m yuan, the model's four-quarter measure), ``employees``,
-            ``age_years``, ``kind`` (code) and ``year_revenue`` (sum of the firm's quarterly
-            revenues over that calendar year, m yuan; NaN unless active the whole year).
+            ``age_years``, ``kind`` (code), ``year_revenue`` (sum of the firm's quarterly
+            revenues over that calendar year, m yuan; NaN unless active the whole year) and
+            ``has_loan`` (bank debt outstanding).
         departures: one row per firm that left, with ``firm_id``, ``kind`` (code, at departure),
             ``status`` (code) and ``left`` (model quarter).
         timeseries: the model's quarterly outcomes (national scale).
@@ -122,6 +126,7 @@ def _snapshot(model: Any, year: int, year_revenue: np.ndarray,
         "age_years": (model.quarter - st.born[rows]) / 4.0,
         "kind": st.kind[rows].astype(np.int8),
         "year_revenue": revenue,
+        "has_loan": st.debt[rows] > 0,
     })
 
 
@@ -353,6 +358,16 @@ def analyse(record: RunRecord, flow_years: int = 1, seed: int | None = None) -> 
         out[f"tail_xmin_{label}"] = fit.xmin if fit else math.nan
         out[f"tail_n_{label}"] = float(fit.n_tail) if fit else math.nan
 
+    # Loan coverage (a stock): share of active firms with bank debt at each year-end.
+    later = panel[panel["year"] > record.start_year]
+    if "has_loan" in later:
+        cover = later.groupby("year")["has_loan"].mean()
+        lg = later[later["kind"] == Kind.LITTLE_GIANT].groupby("year")["has_loan"].mean()
+        out["firms_with_loans_share"] = float(cover.iloc[0]) if len(cover) else math.nan
+        out["firms_with_loans_share_all_years"] = float(cover.mean()) if len(cover) else math.nan
+        out["little_giants_with_loans_share"] = float(lg.iloc[0]) if len(lg) else math.nan
+        out["little_giants_with_loans_share_all_years"] = float(lg.mean()) if len(lg) else math.nan
+
     # Growth-rate distribution and volatility scaling.
     growth = firm_growth(record)
     g = growth["growth_demeaned"].to_numpy(float) if len(growth) else np.zeros(0)
@@ -454,3 +469,14 @@ def run_replicate(
         del model
         gc.collect()
     return analyse(record, flow_years, seed=seed)
+
+
+def replicate_statistics(
+    scale: float,
+    seed: int,
+    quarters: int = 16,
+    parameters: Mapping[str, Any] | None = None,
+    flow_years: int = 1,
+) -> dict[str, float]:
+    """:func:`run_replicate` returning only the statistics (small to send between processes)."""
+    return run_replicate(scale, seed, quarters, parameters, flow_years).statistics
