@@ -24,12 +24,23 @@ def main() -> None:
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finite = np.isfinite(ts.drop(columns=["quarter"]).to_numpy(float)).all()
-    print(f"construction {t1 - t0:.2f} s, {args.quarters} quarters {t2 - t1:.2f} s, peak RSS {peak:.0f} MB, "
-          f"all finite: {finite}, accounts checked every quarter")
+    print(
+        f"construction {t1 - t0:.2f} s, {args.quarters} quarters {t2 - t1:.2f} s, peak RSS {peak:.0f} MB, "
+        f"all finite: {finite}, accounts checked every quarter"
+    )
     y = ts.iloc[1:17].copy()
     y["year"] = 2025 + (y["step"] - 1) // 4
-    cols = ["new_little_giants", "lost_little_giants", "new_unicorns", "unicorn_ipos", "little_giant_ipos",
-            "ipos", "acquisitions", "exits", "entries"]
+    cols = [
+        "new_little_giants",
+        "lost_little_giants",
+        "new_unicorns",
+        "unicorn_ipos",
+        "little_giant_ipos",
+        "ipos",
+        "acquisitions",
+        "exits",
+        "entries",
+    ]
     table = y.groupby("year")[cols].sum()
     table["little_giants_end"] = y.groupby("year")["little_giants"].last()
     table["unicorns_end"] = y.groupby("year")["unicorns"].last()

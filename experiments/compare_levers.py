@@ -18,13 +18,11 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-
 import smegrowth
 from smegrowth.analysis import compare, format_table
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTCOMES = ["little_giants", "unicorns", "new_unicorns_total", "revenue", "employment", "investment",
-            "rd_spending"]
+OUTCOMES = ["little_giants", "unicorns", "new_unicorns_total", "revenue", "employment", "investment", "rd_spending"]
 
 
 def main() -> None:
@@ -38,12 +36,14 @@ def main() -> None:
     smegrowth.sweep(scenario, workers=args.workers, out=args.out, fresh=args.fresh)
 
     stamp = f"smegrowth {smegrowth.__version__}, {dt.date.today().isoformat()}"
-    sections = [f"# Lever comparison\n\nMade by `python experiments/compare_levers.py` ({stamp}) from "
-                "`scenarios/compare_levers.yaml`: 20 paired replicates per policy, scale 0.1, reported "
-                "at national scale. Differences from the baseline with 95 % confidence intervals; stars "
-                "after Holm's correction across the table (* 5 %, ** 1 %, *** 0.1 %). Money in m yuan "
-                "per quarter; counts are firms; employment is people; fiscal cost is the policy's "
-                "spending over the horizon (m yuan).\n"]
+    sections = [
+        f"# Lever comparison\n\nMade by `python experiments/compare_levers.py` ({stamp}) from "
+        "`scenarios/compare_levers.yaml`: 20 paired replicates per policy, scale 0.1, reported "
+        "at national scale. Differences from the baseline with 95 % confidence intervals; stars "
+        "after Holm's correction across the table (* 5 %, ** 1 %, *** 0.1 %). Money in m yuan "
+        "per quarter; counts are firms; employment is people; fiscal cost is the policy's "
+        "spending over the horizon (m yuan).\n"
+    ]
     tables = []
     for label, at in (("End of 2026 (8 quarters)", "2026Q4"), ("End of 2030 (24 quarters)", None)):
         table = compare(args.out, outcomes=OUTCOMES, at=at)

@@ -84,9 +84,7 @@ class Accounts:
         self.balance[sink] += amount
         self.flows[(source, sink, label)] += amount
 
-    def firms_pay(
-        self, rows: np.ndarray, amounts: np.ndarray, sink: str, label: str, category: str = INCOME
-    ) -> None:
+    def firms_pay(self, rows: np.ndarray, amounts: np.ndarray, sink: str, label: str, category: str = INCOME) -> None:
         """Firms ``rows`` (unique indices) pay ``amounts`` to account ``sink`` ('banks': their own banks)."""
         self._firm_flow(rows, -np.asarray(amounts, dtype=float), sink, label, category)
 
@@ -96,9 +94,7 @@ class Accounts:
         """Firms ``rows`` receive ``amounts`` from sector account ``source`` (or 'banks')."""
         self._firm_flow(rows, np.asarray(amounts, dtype=float), source, label, category)
 
-    def _firm_flow(
-        self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str
-    ) -> None:
+    def _firm_flow(self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str) -> None:
         st = self.model.state
         self._grow()
         inflow = np.broadcast_to(inflow, rows.shape)
@@ -156,7 +152,6 @@ class Accounts:
 
     def pay_interest(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Firms pay interest to their banks: an expense to them, income (equity) to the banks."""
-        st = self.model.state
         self.firms_pay(rows, amounts, "banks", "interest", INCOME)
         self.bank_equity += self._by_bank(rows, amounts)
 
@@ -172,8 +167,11 @@ class Accounts:
         self.bank_reserves[bank] += amount
         self.bank_equity[bank] += amount
         self.balance["investors"] -= amount
-        key = ("investors", f"bank:{bank}", "bank capital") if amount >= 0 else (
-            f"bank:{bank}", "investors", "bank dividends")
+        key = (
+            ("investors", f"bank:{bank}", "bank capital")
+            if amount >= 0
+            else (f"bank:{bank}", "investors", "bank dividends")
+        )
         self.flows[key] += abs(amount)
 
     def refinance(self, bank: int, amount: float) -> None:
@@ -182,8 +180,11 @@ class Accounts:
         self.bank_refinancing[bank] += amount
         self.balance["central_bank"] -= amount
         self.central_bank_claims += amount
-        key = ("central_bank", f"bank:{bank}", "re-lending") if amount >= 0 else (
-            f"bank:{bank}", "central_bank", "re-lending repaid")
+        key = (
+            ("central_bank", f"bank:{bank}", "re-lending")
+            if amount >= 0
+            else (f"bank:{bank}", "central_bank", "re-lending repaid")
+        )
         self.flows[key] += abs(amount)
 
     # --- identities --------------------------------------------------------------------------------

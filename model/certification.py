@@ -35,7 +35,9 @@ class Certification:
         self.lost_little_giants = 0
         self.new_unicorns = np.zeros(0, dtype=int)
 
-    def criteria_score(self, model: EnterpriseModel, rows: np.ndarray, tolerance: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def criteria_score(
+        self, model: EnterpriseModel, rows: np.ndarray, tolerance: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(meets all criteria, score) for ``rows``; ``tolerance`` < 1 relaxes quantitative thresholds."""
         st, c = model.state, model.params.certification
         t = tolerance
@@ -44,14 +46,21 @@ class Certification:
         growth = np.sqrt(annual / np.maximum(st.revenue_lag8[rows], 1e-9)) - 1.0
         assets = np.maximum(st.capital[rows] + np.maximum(st.cash[rows], 0.0), 1e-9)
         debt_ratio = st.debt[rows] / assets
-        niche_sales = np.bincount(st.niche, weights=np.where(st.active(), st.annual_revenue, 0.0),
-                                  minlength=int(st.niche.max()) + 1 if st.n else 0)
+        niche_sales = np.bincount(
+            st.niche,
+            weights=np.where(st.active(), st.annual_revenue, 0.0),
+            minlength=int(st.niche.max()) + 1 if st.n else 0,
+        )
         niche_share = annual / np.maximum(niche_sales[st.niche[rows]], 1e-9)
         rd_int = st.annual_rd[rows] / annual
         rd_ok = np.where(
-            annual >= 100.0, rd_int >= c.rd_intensity_large * t,
-            np.where(annual >= 50.0, rd_int >= c.rd_intensity_mid * t,
-                     (st.recent_equity[rows] >= c.small_equity * t) & (st.annual_rd[rows] >= c.small_rd * t)),
+            annual >= 100.0,
+            rd_int >= c.rd_intensity_large * t,
+            np.where(
+                annual >= 50.0,
+                rd_int >= c.rd_intensity_mid * t,
+                (st.recent_equity[rows] >= c.small_equity * t) & (st.annual_rd[rows] >= c.small_rd * t),
+            ),
         )
         growth_ok = growth >= (c.min_growth if t >= 1 else c.min_growth - (1 - t) * 0.2)
         ok = (
@@ -63,7 +72,9 @@ class Certification:
             & (st.patents[rows] >= c.min_patents * t)
             & rd_ok
         )
-        score = np.log(annual) + 5.0 * niche_share + 2.0 * np.clip(growth, -1, 1) + 10.0 * rd_int + 0.05 * st.patents[rows]
+        score = (
+            np.log(annual) + 5.0 * niche_share + 2.0 * np.clip(growth, -1, 1) + 10.0 * rd_int + 0.05 * st.patents[rows]
+        )
         return ok, score
 
     def review_little_giants(self, model: EnterpriseModel) -> None:
@@ -101,8 +112,11 @@ class Certification:
         falls = rows[is_unicorn & (st.valuation[rows] < UNICORN_EXIT_RATIO * p.unicorn_threshold)]
         st.unicorn_since[rises] = model.quarter
         model.change_kind(rises, Kind.UNICORN)
-        back = np.where(model.quarter - st.lg_since[falls] < 4 * model.params.certification.status_years,
-                        Kind.LITTLE_GIANT, Kind.SME)
+        back = np.where(
+            model.quarter - st.lg_since[falls] < 4 * model.params.certification.status_years,
+            Kind.LITTLE_GIANT,
+            Kind.SME,
+        )
         for kind in (Kind.SME, Kind.LITTLE_GIANT):
             model.change_kind(falls[back == kind], kind)
         self.new_unicorns = rises

@@ -73,7 +73,9 @@ class CreditMarket:
         path = model.params.credit.lpr_path
         return path[min(model.quarter, len(path) - 1)]
 
-    def default_probability(self, model: EnterpriseModel, rows: np.ndarray, extra_debt: np.ndarray | float = 0.0) -> np.ndarray:
+    def default_probability(
+        self, model: EnterpriseModel, rows: np.ndarray, extra_debt: np.ndarray | float = 0.0
+    ) -> np.ndarray:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
         assets = np.maximum(st.capital[rows] + np.maximum(st.cash[rows], 0.0) + extra_debt, 1e-9)
@@ -89,8 +91,15 @@ class CreditMarket:
             pd = self.default_probability(model, rows)
         return self.lpr(model) + p.spread_base + p.spread_per_pd * pd * p.loss_given_default
 
-    def finance(self, model: EnterpriseModel, rows: np.ndarray, rd: np.ndarray, digital: np.ndarray,
-                renewal: np.ndarray, expansion: np.ndarray) -> Financing:
+    def finance(
+        self,
+        model: EnterpriseModel,
+        rows: np.ndarray,
+        rd: np.ndarray,
+        digital: np.ndarray,
+        renewal: np.ndarray,
+        expansion: np.ndarray,
+    ) -> Financing:
         """Serve debt, lend what banks will, and cut plans (expansion first, R&D last) to what is funded."""
         st, p, acc = model.state, model.params.credit, model.accounts
         inc = model.incentives
@@ -153,7 +162,9 @@ class CreditMarket:
         self.new_lending_rate = (
             float(new_interest.sum() / self.new_lending) if self.new_lending > 0 else self.lpr(model) + p.spread_base
         )
-        result = Financing(rows, rd_paid, digital_paid, renewal_paid, expansion_paid, granted, project, applied, interest)
+        result = Financing(
+            rows, rd_paid, digital_paid, renewal_paid, expansion_paid, granted, project, applied, interest
+        )
         self.project_lending = result
         return result
 

@@ -54,7 +54,9 @@ class DemandMarket:
         mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
         lines = np.maximum(1.0, st.annual_revenue[rows] / p.revenue_per_line)
         sigma = p.line_shock / np.sqrt(lines)
-        growth = p.replicator_speed * (eff - mean_eff[sec]) + sigma * model.normal(rows, "product lines") - 0.5 * sigma**2
+        growth = (
+            p.replicator_speed * (eff - mean_eff[sec]) + sigma * model.normal(rows, "product lines") - 0.5 * sigma**2
+        )
         share = share * np.exp(growth)
         share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]
         st.share[rows] = share

@@ -1,9 +1,9 @@
 """Firm demography: exit on insolvency and entry of newly certified SRDI SMEs.
 
 A firm that cannot pay what it owes this quarter, even after borrowing what banks allow and cutting
-its investment, R&D and digital spending, or whose debts exceed its assets, is insolvent and exits. Its equipment is sold at a fraction
-of its value, the bank recovers what cash there is and writes off the rest, and unpaid suppliers and
-workers absorb any remaining shortfall. Young, small firms exit more because they have fewer product
+its investment, R&D and digital spending, or whose debts exceed its assets, is insolvent and exits.
+Its equipment is sold at a fraction of its value, the bank recovers what cash there is and writes off
+the rest, and unpaid suppliers and workers absorb any remaining shortfall. Young, small firms exit more because they have fewer product
 lines to diversify demand shocks, thinner cash buffers and lower productivity — the model is not told so.
 
 Entrants are innovative SMEs newly certified as SRDI from a pipeline of > 600,000 (FACTS.md §1): young,
@@ -77,15 +77,24 @@ class Demography:
         st.sector[rows] = sec
         st.kind[rows] = Kind.SME
         st.born[rows] = model.quarter - 4.0 * sample_ages(rng, n, e.age_min, e.age_mean)
-        annual = sample_sizes(rng, n, e.revenue_median, pop.revenue_sigma, pop.tail_share / 2, pop.tail_alpha,
-                              pop.min_revenue, pop.max_revenue)
+        annual = sample_sizes(
+            rng,
+            n,
+            e.revenue_median,
+            pop.revenue_sigma,
+            pop.tail_share / 2,
+            pop.tail_alpha,
+            pop.min_revenue,
+            pop.max_revenue,
+        )
         st.annual_revenue[rows] = annual
         st.revenue_lag4[rows] = annual / 1.2
         st.revenue_lag8[rows] = annual / 1.44
         act = st.active()
         act[rows] = False
         sector_mean = np.bincount(st.sector[act], weights=st.productivity[act], minlength=len(sectors)) / np.maximum(
-            np.bincount(st.sector[act], minlength=len(sectors)), 1)
+            np.bincount(st.sector[act], minlength=len(sectors)), 1
+        )
         st.productivity[rows] = sector_mean[sec] - e.productivity_gap + 0.15 * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom

@@ -20,19 +20,19 @@ class Incentives:
     """
 
     PER_FIRM: dict[str, float] = {
-        "digital_subsidy": 0.0,   # share of digital-transformation spending the state pays
-        "rd_grant": 0.0,          # grant received this quarter that the firm spends on R&D, m yuan
-        "project_rate": np.nan,   # annual rate on eligible equipment-renewal project loans
+        "digital_subsidy": 0.0,  # share of digital-transformation spending the state pays
+        "rd_grant": 0.0,  # grant received this quarter that the firm spends on R&D, m yuan
+        "project_rate": np.nan,  # annual rate on eligible equipment-renewal project loans
         "interest_subsidy": 0.0,  # fiscal interest subsidy on eligible project loans, per year
-        "signed_projects": 0.0,   # renewal projects already contracted, disbursed this quarter, m yuan
-        "venture_boost": 1.0,     # multiplier on the chance and size of a venture round
-        "ipo_weight": 1.0,        # multiplier on the firm's weight in the IPO queue
-        "ma_boost": 1.0,          # multiplier on the firm's M&A hazard
+        "signed_projects": 0.0,  # renewal projects already contracted, disbursed this quarter, m yuan
+        "venture_boost": 1.0,  # multiplier on the chance and size of a venture round
+        "ipo_weight": 1.0,  # multiplier on the firm's weight in the IPO queue
+        "ma_boost": 1.0,  # multiplier on the firm's M&A hazard
     }
     SCALARS: dict[str, float] = {
-        "project_quota": 0.0,      # eligible project lending banks may still refinance, m yuan (model units)
+        "project_quota": 0.0,  # eligible project lending banks may still refinance, m yuan (model units)
         "ipo_capacity_extra": 0.0,  # additional IPO approvals this quarter (model units)
-        "listing_cost_cut": 0.0,   # share of listing fees waived
+        "listing_cost_cut": 0.0,  # share of listing fees waived
     }
 
     def __init__(self) -> None:

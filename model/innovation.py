@@ -40,15 +40,23 @@ class Innovation:
         """R&D per yuan of revenue that firms of ``kind`` plan by default: the kind's mean intensity
         times the firm's own R&D taste."""
         p = model.params.innovation
-        value = {Kind.SME: p.rd_intensity_sme, Kind.LITTLE_GIANT: p.rd_intensity_little_giant,
-                 Kind.UNICORN: p.rd_intensity_unicorn}[Kind(kind)]
+        value = {
+            Kind.SME: p.rd_intensity_sme,
+            Kind.LITTLE_GIANT: p.rd_intensity_little_giant,
+            Kind.UNICORN: p.rd_intensity_unicorn,
+        }[Kind(kind)]
         return value * model.state.rd_taste[rows]
 
     def digital_demand(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""
         st, p = model.state, model.params.innovation
         net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[rows], 0.9)
-        return p.digital_spend_share * st.revenue[rows] * (1.0 - st.digital[rows]) * net_price ** (-p.digital_price_elasticity)
+        return (
+            p.digital_spend_share
+            * st.revenue[rows]
+            * (1.0 - st.digital[rows])
+            * net_price ** (-p.digital_price_elasticity)
+        )
 
     def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""

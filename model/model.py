@@ -83,7 +83,11 @@ class EnterpriseModel(mesa.Model):
         elif not isinstance(parameters, Parameters):
             parameters = Parameters().override(dict(parameters))
         self.params: Parameters = parameters
-        self.kind_classes: dict[Kind, type[Firm]] = {Kind.SME: SME, Kind.LITTLE_GIANT: LittleGiant, Kind.UNICORN: Unicorn}
+        self.kind_classes: dict[Kind, type[Firm]] = {
+            Kind.SME: SME,
+            Kind.LITTLE_GIANT: LittleGiant,
+            Kind.UNICORN: Unicorn,
+        }
         for name, cls in (kinds or {}).items():
             if name not in KIND_NAMES:
                 raise ValueError(f"unknown firm kind '{name}' (known: {', '.join(KIND_NAMES)})")
@@ -124,8 +128,9 @@ class EnterpriseModel(mesa.Model):
         self._has_handle = np.zeros(self.state.n, dtype=bool)
         st = self.state
         st.loan_rate = self.credit.quote(self, np.arange(st.n))
-        self.accounts.open_banks(np.bincount(st.bank, weights=st.debt, minlength=len(self.banks)),
-                                 self.params.credit.initial_capital_ratio)
+        self.accounts.open_banks(
+            np.bincount(st.bank, weights=st.debt, minlength=len(self.banks)), self.params.credit.initial_capital_ratio
+        )
         self.accounts.balance["economy"] = -float(st.cash.sum())
         self.demand.open(self)
         self.government.incentives.reset(st.n)

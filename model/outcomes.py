@@ -71,34 +71,38 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
     left_now = (st.left == model.quarter) & ~first
     listed = left_now & (st.status == Status.LISTED)
     indebted = model.indebted_at_start
-    record.update({
-        "new_little_giants": 0 if first else model.certification.new_little_giants / s,
-        "lost_little_giants": 0 if first else model.certification.lost_little_giants / s,
-        "new_unicorns": 0 if first else model.certification.new_unicorns.size / s,
-        "ipos": int(listed.sum()) / s,
-        "little_giant_ipos": int((listed & (kind == Kind.LITTLE_GIANT)).sum()) / s,
-        "unicorn_ipos": int((listed & (kind == Kind.UNICORN)).sum()) / s,
-        "acquisitions": int((left_now & (st.status == Status.ACQUIRED)).sum()) / s,
-        "exits": int((left_now & (st.status == Status.EXITED)).sum()) / s,
-        "entries": 0 if first else model.demography.entries.size / s,
-        "revenue": rev_total / s,
-        "employment": float(st.employees[rows].sum()) / s,
-        "rd_spending": float(st.rd[rows].sum()) / s,
-        "investment": 0.0 if first else float(fin.renewal.sum() + fin.expansion.sum()) / s,
-        "digital_spending": 0.0 if first else float(fin.digital.sum()) / s,
-        "patents": float(st.patents[rows].sum()) / s,
-        "productivity": float((st.productivity[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
-        "digital_maturity": float((st.digital[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
-        "new_lending": 0.0 if first else model.credit.new_lending / s,
-        "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
-        "loan_rate": model.credit.new_lending_rate if not first else float(
-            np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12))),
-        "approval_rate": (model.credit.approvals / model.credit.applications) if (
-            not first and model.credit.applications) else 0.0,
-        "default_rate": 0.0 if first or indebted == 0 else 4.0 * model.demography.defaulted_borrowers / indebted,
-        "venture_funding": 0.0 if first else model.capital_market.equity_raised / s,
-        "total_valuation_unicorns": float(st.valuation[active & (kind == Kind.UNICORN)].sum()) / s,
-    })
+    record.update(
+        {
+            "new_little_giants": 0 if first else model.certification.new_little_giants / s,
+            "lost_little_giants": 0 if first else model.certification.lost_little_giants / s,
+            "new_unicorns": 0 if first else model.certification.new_unicorns.size / s,
+            "ipos": int(listed.sum()) / s,
+            "little_giant_ipos": int((listed & (kind == Kind.LITTLE_GIANT)).sum()) / s,
+            "unicorn_ipos": int((listed & (kind == Kind.UNICORN)).sum()) / s,
+            "acquisitions": int((left_now & (st.status == Status.ACQUIRED)).sum()) / s,
+            "exits": int((left_now & (st.status == Status.EXITED)).sum()) / s,
+            "entries": 0 if first else model.demography.entries.size / s,
+            "revenue": rev_total / s,
+            "employment": float(st.employees[rows].sum()) / s,
+            "rd_spending": float(st.rd[rows].sum()) / s,
+            "investment": 0.0 if first else float(fin.renewal.sum() + fin.expansion.sum()) / s,
+            "digital_spending": 0.0 if first else float(fin.digital.sum()) / s,
+            "patents": float(st.patents[rows].sum()) / s,
+            "productivity": float((st.productivity[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+            "digital_maturity": float((st.digital[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+            "new_lending": 0.0 if first else model.credit.new_lending / s,
+            "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
+            "loan_rate": model.credit.new_lending_rate
+            if not first
+            else float(np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12))),
+            "approval_rate": (model.credit.approvals / model.credit.applications)
+            if (not first and model.credit.applications)
+            else 0.0,
+            "default_rate": 0.0 if first or indebted == 0 else 4.0 * model.demography.defaulted_borrowers / indebted,
+            "venture_funding": 0.0 if first else model.capital_market.equity_raised / s,
+            "total_valuation_unicorns": float(st.valuation[active & (kind == Kind.UNICORN)].sum()) / s,
+        }
+    )
     fiscal = model.government.fiscal_cost()
     record["fiscal_cost"] = 0.0 if first else float(sum(fiscal.values()))
     for name, spent in fiscal.items():
@@ -112,8 +116,17 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
     return record
 
 
-STOCKS = {"smes", "little_giants", "unicorns", "srdi_firms", "employment", "patents", "productivity",
-          "digital_maturity", "total_valuation_unicorns"}
+STOCKS = {
+    "smes",
+    "little_giants",
+    "unicorns",
+    "srdi_firms",
+    "employment",
+    "patents",
+    "productivity",
+    "digital_maturity",
+    "total_valuation_unicorns",
+}
 RATES = {"loan_rate", "approval_rate", "default_rate"}
 
 

@@ -28,14 +28,19 @@ class PopulationParams(_Group):
     srdi_firms: int = Field(141_000, ge=0, description="SRDI SMEs incl. little giants, Oct 2024 (Xinhua 2024-10-14).")
     little_giants: int = Field(14_600, ge=0, description="Little giants, Oct 2024 (Xinhua 2024-10-14).")
     unicorns: int = Field(
-        358, ge=0,
+        358,
+        ge=0,
         description="Unicorns at start: between Hurun 343 (Jan 2025) and GEI 372-375 (2023-24).",
     )
     srdi_revenue_median: float = Field(
         60.0, gt=0, description="Median annual revenue of SRDI SMEs, m yuan (calibration; SRDI floor is 10 m)."
     )
     lg_revenue_median: float = Field(
-        260.0, gt=0, description="Median annual revenue of little giants, m yuan (calibration; listed LGs average 1.3 bn, FACTS §6)."
+        260.0,
+        gt=0,
+        description=(
+            "Median annual revenue of little giants, m yuan (calibration; listed LGs average 1.3 bn, FACTS §6)."
+        ),
     )
     revenue_sigma: float = Field(0.9, gt=0, description="Log-s.d. of the lognormal body of revenues (calibration).")
     tail_share: float = Field(0.10, ge=0, le=0.5, description="Share of firms drawn from the Pareto upper tail.")
@@ -44,13 +49,26 @@ class PopulationParams(_Group):
     )
     min_revenue: float = Field(10.0, gt=0, description="SRDI revenue floor, m yuan per year (MIIT No. 63, FACTS §2).")
     max_revenue: float = Field(
-        5_000.0, gt=0, description="Largest starting revenue, m yuan per year (calibration: SRDI firms are SMEs; listed LGs average 1.3 bn)."
+        5_000.0,
+        gt=0,
+        description=(
+            "Largest starting revenue, m yuan per year (calibration: SRDI firms are SMEs; listed LGs average 1.3 bn)."
+        ),
     )
     srdi_age_mean: float = Field(12.0, gt=0, description="Mean firm age of SRDI SMEs, years (calibration).")
-    lg_age_mean: float = Field(16.0, gt=0, description="Mean firm age of little giants, years (calibration; >= 3 by rule).")
-    unicorn_age_mean: float = Field(7.0, gt=0, description="Mean age of unicorns, years (GEI: <= 10 years; 4.3 years to status).")
+    lg_age_mean: float = Field(
+        16.0, gt=0, description="Mean firm age of little giants, years (calibration; >= 3 by rule)."
+    )
+    unicorn_age_mean: float = Field(
+        7.0, gt=0, description="Mean age of unicorns, years (GEI: <= 10 years; 4.3 years to status)."
+    )
     unicorn_valuation_alpha: float = Field(
-        1.36, gt=1, description="Pareto exponent of unicorn valuations so that the mean is US$3.8 bn over a US$1 bn floor (derived, FACTS §1)."
+        1.36,
+        gt=1,
+        description=(
+            "Pareto exponent of unicorn valuations so that the mean is US$3.8 bn over a US$1 bn floor (derived, FACTS "
+            "§1)."
+        ),
     )
     labour_productivity: float = Field(
         1.2, gt=0, description="Annual revenue per employee at sector-average productivity, m yuan (calibration)."
@@ -58,12 +76,20 @@ class PopulationParams(_Group):
     venture_share: float = Field(
         0.03, ge=0, le=1, description="Share of SRDI SMEs that are venture-backed (calibration to unicorn births)."
     )
-    lg_with_loans: float = Field(0.70, ge=0, le=1, description="Share of little giants with bank loans (PBoC 2021, FACTS §7).")
-    lg_loan_balance: float = Field(75.0, ge=0, description="Average loan balance of indebted little giants, m yuan (PBoC 2021).")
-    sme_debt_to_capital: float = Field(0.35, ge=0, le=2, description="Debt per yuan of capital of indebted SMEs (calibration).")
+    lg_with_loans: float = Field(
+        0.70, ge=0, le=1, description="Share of little giants with bank loans (PBoC 2021, FACTS §7)."
+    )
+    lg_loan_balance: float = Field(
+        75.0, ge=0, description="Average loan balance of indebted little giants, m yuan (PBoC 2021)."
+    )
+    sme_debt_to_capital: float = Field(
+        0.35, ge=0, le=2, description="Debt per yuan of capital of indebted SMEs (calibration)."
+    )
     cash_to_revenue: float = Field(0.25, ge=0, description="Starting cash per yuan of annual revenue (calibration).")
     niche_size: int = Field(
-        12, ge=1, description="SRDI firms per national niche market (calibration: ~10 % niche share is attainable by a few)."
+        12,
+        ge=1,
+        description="SRDI firms per national niche market (calibration: ~10 % niche share is attainable by a few).",
     )
 
 
@@ -71,13 +97,24 @@ class DemandParams(_Group):
     """Sector demand and market shares by competitiveness (replicator dynamics, Dosi et al. 2010)."""
 
     replicator_speed: float = Field(
-        0.15, ge=0, le=2, description="Quarterly change of share per unit of relative competitiveness (K+S chi; calibration)."
+        0.15,
+        ge=0,
+        le=2,
+        description="Quarterly change of share per unit of relative competitiveness (K+S chi; calibration).",
     )
     line_shock: float = Field(
-        0.20, ge=0, le=1, description="S.d. of the quarterly demand shock to one product line (calibration to Laplace growth rates)."
+        0.20,
+        ge=0,
+        le=1,
+        description="S.d. of the quarterly demand shock to one product line (calibration to Laplace growth rates).",
     )
     revenue_per_line: float = Field(
-        15.0, gt=0, description="Annual revenue carried by one product line, m yuan: firms are portfolios of lines (Buldyrev et al. 2007; calibration to beta ~ 0.2)."
+        15.0,
+        gt=0,
+        description=(
+            "Annual revenue carried by one product line, m yuan: firms are portfolios of lines (Buldyrev et al. 2007; "
+            "calibration to beta ~ 0.2)."
+        ),
     )
     entrant_share: float = Field(
         0.4, gt=0, le=2, description="An entrant's market share relative to the sector's mean share (calibration)."
@@ -88,16 +125,28 @@ class ProductionParams(_Group):
     """Costs, profit and taxes."""
 
     materials_share: float = Field(
-        0.60, gt=0, lt=1, description="Intermediate-input cost per yuan of revenue at sector-average productivity (calibration to a ~6 % median net margin; NBS industrial profit margin 5.4 % in 2024)."
+        0.60,
+        gt=0,
+        lt=1,
+        description=(
+            "Intermediate-input cost per yuan of revenue at sector-average productivity (calibration to a ~6 % median "
+            "net margin; NBS industrial profit margin 5.4 % in 2024)."
+        ),
     )
     wage: float = Field(
-        0.026, gt=0, description="Wage per employee per quarter, m yuan (NBS 2023 urban non-private manufacturing ~104k yuan/yr)."
+        0.026,
+        gt=0,
+        description="Wage per employee per quarter, m yuan (NBS 2023 urban non-private manufacturing ~104k yuan/yr).",
     )
     overhead_rate: float = Field(
         0.012, ge=0, description="Fixed overhead per quarter per yuan of capital (calibration: operating leverage)."
     )
-    depreciation: float = Field(0.025, ge=0, le=0.2, description="Capital depreciation per quarter (10 %/yr for equipment).")
-    tax_rate: float = Field(0.15, ge=0, lt=1, description="Corporate income tax for high-tech enterprises (15 %, PRC CIT Law art. 28).")
+    depreciation: float = Field(
+        0.025, ge=0, le=0.2, description="Capital depreciation per quarter (10 %/yr for equipment)."
+    )
+    tax_rate: float = Field(
+        0.15, ge=0, lt=1, description="Corporate income tax for high-tech enterprises (15 %, PRC CIT Law art. 28)."
+    )
     productivity_cost_elasticity: float = Field(
         1.0, ge=0, le=3, description="Elasticity of unit cost to relative productivity (K+S: unit cost = w/A)."
     )
@@ -106,33 +155,60 @@ class ProductionParams(_Group):
 class InnovationParams(_Group):
     """R&D as draws of productivity jumps and imitation (Dosi, Fagiolo & Roventini 2010), patents, digital."""
 
-    rd_intensity_sme: float = Field(0.05, ge=0, le=1, description="R&D/revenue of SRDI SMEs (MIIT rule >= 3 %; calibration).")
-    rd_intensity_little_giant: float = Field(0.075, ge=0, le=1, description="R&D/revenue of little giants (> 7 % unlisted, FACTS §7).")
-    rd_intensity_unicorn: float = Field(0.15, ge=0, le=2, description="R&D/revenue of unicorns (calibration: venture-funded burn).")
+    rd_intensity_sme: float = Field(
+        0.05, ge=0, le=1, description="R&D/revenue of SRDI SMEs (MIIT rule >= 3 %; calibration)."
+    )
+    rd_intensity_little_giant: float = Field(
+        0.075, ge=0, le=1, description="R&D/revenue of little giants (> 7 % unlisted, FACTS §7)."
+    )
+    rd_intensity_unicorn: float = Field(
+        0.15, ge=0, le=2, description="R&D/revenue of unicorns (calibration: venture-funded burn)."
+    )
     rd_taste_sigma: float = Field(
         0.35, ge=0, le=2, description="Log-s.d. of firms' R&D intensity around their kind's mean (calibration)."
     )
     innovation_rate: float = Field(
-        3.0, ge=0, description="zeta in P(jump) = 1 - exp(-zeta * opportunity * R&D intensity), per quarter (K+S; calibration)."
+        3.0,
+        ge=0,
+        description="zeta in P(jump) = 1 - exp(-zeta * opportunity * R&D intensity), per quarter (K+S; calibration).",
     )
-    jump_low: float = Field(-0.04, ge=-1, le=0, description="Lower end of the productivity jump, log points (K+S Beta support).")
+    jump_low: float = Field(
+        -0.04, ge=-1, le=0, description="Lower end of the productivity jump, log points (K+S Beta support)."
+    )
     jump_high: float = Field(0.10, ge=0, le=1, description="Upper end of the productivity jump, log points.")
     jump_beta: float = Field(3.0, gt=0, description="Shape of the symmetric Beta(b, b) draw on [low, high].")
     imitation_rate: float = Field(2.0, ge=0, description="zeta2 for imitation of the sector frontier (K+S).")
-    imitation_gap_closed: float = Field(0.2, ge=0, le=1, description="Share of the gap to the sector frontier an imitator closes.")
-    patent_cost: float = Field(
-        6.0, gt=0, description="R&D per invention patent, m yuan (calibration: LGs hold 22-27 patents, spend > 30 m/yr, FACTS §7)."
+    imitation_gap_closed: float = Field(
+        0.2, ge=0, le=1, description="Share of the gap to the sector frontier an imitator closes."
     )
-    frontier_growth: float = Field(0.02, ge=-0.1, le=0.2, description="Growth of the technology frontier embodied in new equipment, per year.")
-    embodied_share: float = Field(0.4, ge=0, le=1, description="Weight of capital vintage in productivity (calibration).")
+    patent_cost: float = Field(
+        6.0,
+        gt=0,
+        description=(
+            "R&D per invention patent, m yuan (calibration: LGs hold 22-27 patents, spend > 30 m/yr, FACTS §7)."
+        ),
+    )
+    frontier_growth: float = Field(
+        0.02, ge=-0.1, le=0.2, description="Growth of the technology frontier embodied in new equipment, per year."
+    )
+    embodied_share: float = Field(
+        0.4, ge=0, le=1, description="Weight of capital vintage in productivity (calibration)."
+    )
     digital_spend_share: float = Field(
         0.008, ge=0, le=0.5, description="Digital spending per yuan of revenue of a non-digital firm (calibration)."
     )
     digital_efficiency: float = Field(
-        4.0, ge=0, description="Rise of digital maturity per yuan of digital spending per yuan of quarterly revenue (calibration)."
+        4.0,
+        ge=0,
+        description=(
+            "Rise of digital maturity per yuan of digital spending per yuan of quarterly revenue (calibration)."
+        ),
     )
     digital_productivity: float = Field(
-        0.10, ge=0, le=1, description="Log-productivity gain of full digital maturity (calibration; MIIT pilot claims ~10-20 %)."
+        0.10,
+        ge=0,
+        le=1,
+        description="Log-productivity gain of full digital maturity (calibration; MIIT pilot claims ~10-20 %).",
     )
     digital_price_elasticity: float = Field(
         1.0, ge=0, le=5, description="Elasticity of digital spending to its net price (calibration)."
@@ -143,15 +219,34 @@ class InnovationParams(_Group):
 class InvestmentParams(_Group):
     """Equipment renewal by vintage and expansion investment."""
 
-    service_life: float = Field(10.0, gt=0, description="Equipment service life, years (renewal hazard rises with age).")
+    service_life: float = Field(
+        10.0, gt=0, description="Equipment service life, years (renewal hazard rises with age)."
+    )
     renewal_shape: float = Field(3.0, gt=0, description="Weibull shape of the renewal hazard (calibration).")
-    renewal_fraction: float = Field(0.3, gt=0, le=1, description="Share of the capital stock replaced by one renewal project.")
-    expansion_speed: float = Field(0.25, ge=0, le=1, description="Share of the gap to desired capital closed per quarter.")
+    renewal_fraction: float = Field(
+        0.3, gt=0, le=1, description="Share of the capital stock replaced by one renewal project."
+    )
+    expansion_speed: float = Field(
+        0.25, ge=0, le=1, description="Share of the gap to desired capital closed per quarter."
+    )
     capacity_headroom: float = Field(0.1, ge=0, le=1, description="Desired spare capacity.")
     user_cost_elasticity: float = Field(
-        1.0, ge=0, le=5, description="Elasticity of investment to the loan rate (between Chirinko et al. 1999, 0.25, and Zwick & Mahon 2017, 1.6 for small firms)."
+        1.0,
+        ge=0,
+        le=5,
+        description=(
+            "Elasticity of investment to the loan rate (between Chirinko et al. 1999, 0.25, and Zwick & Mahon 2017, "
+            "1.6 for small firms)."
+        ),
     )
-    reference_rate: float = Field(0.044, gt=0, description="Loan rate at which planned investment is at its reference level (new inclusive loan rate H1 2024, FACTS §7).")
+    reference_rate: float = Field(
+        0.044,
+        gt=0,
+        description=(
+            "Loan rate at which planned investment is at its reference level (new inclusive loan rate H1 2024, FACTS "
+            "§7)."
+        ),
+    )
 
 
 class CreditParams(_Group):
@@ -161,7 +256,9 @@ class CreditParams(_Group):
         ["large_state", "joint_stock", "city_rural"], min_length=1, description="Bank groups lending to the population."
     )
     bank_shares: list[float] = Field(
-        [0.42, 0.20, 0.38], min_length=1, description="Shares of SME lending by bank group (calibration to NFRA inclusive-loan data)."
+        [0.42, 0.20, 0.38],
+        min_length=1,
+        description="Shares of SME lending by bank group (calibration to NFRA inclusive-loan data).",
     )
     capital_requirement: float = Field(
         0.105, gt=0, lt=1, description="Minimum capital per yuan of loans (NFRA: 8 % + 2.5 % conservation buffer)."
@@ -170,68 +267,133 @@ class CreditParams(_Group):
         0.15, gt=0, lt=1, description="Banks' capital ratio at start and their target (commercial banks ~15.7 %, 2024)."
     )
     capital_adjustment: float = Field(
-        0.5, ge=0, le=1, description="Share of the gap to the target capital ratio closed per quarter by dividends or new capital (calibration)."
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the gap to the target capital ratio closed per quarter by dividends or new capital (calibration)."
+        ),
     )
     lpr_path: list[float] = Field(
-        [0.0310, 0.0310, 0.0300], min_length=1,
+        [0.0310, 0.0310, 0.0300],
+        min_length=1,
         description="1-year LPR by quarter from 2024Q4, the last value held (PBoC: 3.10 % Oct 2024, 3.00 % May 2025).",
     )
     funding_cost: float = Field(0.018, ge=0, description="Banks' cost of deposit funding, per year (calibration).")
-    spread_base: float = Field(0.006, ge=0, description="Spread over the LPR for a riskless borrower, per year (calibration).")
-    spread_per_pd: float = Field(1.0, ge=0, description="Spread per unit of annual default probability (expected-loss pricing).")
+    spread_base: float = Field(
+        0.006, ge=0, description="Spread over the LPR for a riskless borrower, per year (calibration)."
+    )
+    spread_per_pd: float = Field(
+        1.0, ge=0, description="Spread per unit of annual default probability (expected-loss pricing)."
+    )
     pd_intercept: float = Field(-5.8, description="Logit intercept of the annual default probability (calibration).")
-    pd_leverage: float = Field(4.0, ge=0, description="Logit slope on debt/assets (Assenza et al. 2015: PD rises with leverage).")
+    pd_leverage: float = Field(
+        4.0, ge=0, description="Logit slope on debt/assets (Assenza et al. 2015: PD rises with leverage)."
+    )
     pd_margin: float = Field(15.0, ge=0, description="Logit slope on the negative of the profit margin.")
-    max_pd: float = Field(0.05, gt=0, le=1, description="Highest annual default probability a bank accepts (calibration to the 46.9 % tech-SME approval rate).")
-    max_leverage: float = Field(0.7, gt=0, le=1.5, description="Highest debt/assets after the loan (MIIT LG rule 70 %).")
-    loss_given_default: float = Field(0.65, ge=0, le=1, description="Share of a defaulted loan not recovered (calibration).")
+    max_pd: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description=(
+            "Highest annual default probability a bank accepts (calibration to the 46.9 % tech-SME approval rate)."
+        ),
+    )
+    max_leverage: float = Field(
+        0.7, gt=0, le=1.5, description="Highest debt/assets after the loan (MIIT LG rule 70 %)."
+    )
+    loss_given_default: float = Field(
+        0.65, ge=0, le=1, description="Share of a defaulted loan not recovered (calibration)."
+    )
     maturity: float = Field(8.0, ge=1, description="Average loan maturity, quarters (1-3 years).")
-    cash_buffer: float = Field(0.15, ge=0, description="Cash a firm keeps per yuan of quarterly revenue before borrowing.")
+    cash_buffer: float = Field(
+        0.15, ge=0, description="Cash a firm keeps per yuan of quarterly revenue before borrowing."
+    )
 
 
 class VentureParams(_Group):
     """Venture rounds and valuations (no precedent in K+S/CATS: our own equity mechanism)."""
 
-    round_rate: float = Field(0.08, ge=0, le=1, description="Quarterly chance of a round for a venture-backed firm (calibration).")
+    round_rate: float = Field(
+        0.08, ge=0, le=1, description="Quarterly chance of a round for a venture-backed firm (calibration)."
+    )
     round_step_up: float = Field(
         0.05, ge=0, le=2, description="Rise of the log valuation premium at each round (up-rounds; calibration)."
     )
-    dilution: float = Field(0.15, gt=0, lt=1, description="Share of the firm sold per round (calibration: 15-25 % typical).")
-    hype_volatility: float = Field(0.12, ge=0, le=2, description="Quarterly s.d. of the log valuation premium (calibration to unicorn births).")
+    dilution: float = Field(
+        0.15, gt=0, lt=1, description="Share of the firm sold per round (calibration: 15-25 % typical)."
+    )
+    hype_volatility: float = Field(
+        0.12, ge=0, le=2, description="Quarterly s.d. of the log valuation premium (calibration to unicorn births)."
+    )
     hype_on_success: float = Field(0.08, ge=0, le=2, description="Rise of the log premium when R&D yields a jump.")
     hype_reversion: float = Field(0.03, ge=0, le=1, description="Quarterly mean reversion of the premium.")
     unicorn_threshold: float = Field(1_000 * US_DOLLAR, gt=0, description="US$1 bn in m yuan (Hurun/GEI definition).")
     unicorn_max_age: float = Field(
-        15.0, gt=0, description="Age above which a firm is no longer eligible to become a unicorn, years (GEI: 10; calibration)."
+        15.0,
+        gt=0,
+        description="Age above which a firm is no longer eligible to become a unicorn, years (GEI: 10; calibration).",
     )
-    unicorn_burn_rate: float = Field(0.06, ge=0, le=1, description="Quarterly cost overrun of unicorns per yuan of revenue (calibration).")
+    unicorn_burn_rate: float = Field(
+        0.06, ge=0, le=1, description="Quarterly cost overrun of unicorns per yuan of revenue (calibration)."
+    )
 
 
 class ListingParams(_Group):
     """IPO window and M&A (FACTS §6)."""
 
     ipo_capacity: float = Field(
-        116.0, ge=0, description="A-share IPOs per year in the baseline window (2024: 64 LG IPOs were 55 %, so ~116; FACTS §6)."
+        116.0,
+        ge=0,
+        description="A-share IPOs per year in the baseline window (2024: 64 LG IPOs were 55 %, so ~116; FACTS §6).",
     )
-    ipo_capacity_persistence: float = Field(0.8, ge=0, lt=1, description="AR(1) persistence of the quarterly IPO window.")
+    ipo_capacity_persistence: float = Field(
+        0.8, ge=0, lt=1, description="AR(1) persistence of the quarterly IPO window."
+    )
     ipo_capacity_volatility: float = Field(0.2, ge=0, description="S.d. of log shocks to the IPO window.")
     population_share: float = Field(
-        0.75, ge=0, le=1, description="Share of A-share IPOs taken by SRDI SMEs (LGs alone 55 %, FACTS §6; calibration)."
+        0.75,
+        ge=0,
+        le=1,
+        description="Share of A-share IPOs taken by SRDI SMEs (LGs alone 55 %, FACTS §6; calibration).",
     )
-    min_revenue: float = Field(150.0, ge=0, description="Annual revenue needed to list, m yuan (simplified ChiNext/STAR/BSE).")
+    min_revenue: float = Field(
+        150.0, ge=0, description="Annual revenue needed to list, m yuan (simplified ChiNext/STAR/BSE)."
+    )
     little_giant_priority: float = Field(
-        6.0, ge=0, description="IPO queue weight of little giants relative to other SRDI SMEs (calibration: LGs took 64 of 2024's IPOs)."
+        6.0,
+        ge=0,
+        description=(
+            "IPO queue weight of little giants relative to other SRDI SMEs (calibration: LGs took 64 of 2024's IPOs)."
+        ),
     )
     unicorn_ipo_rate: float = Field(
         0.05, ge=0, le=1, description="Annual chance a unicorn lists, on- or offshore (GEI 2023: 19 IPO exits of 375)."
     )
     proceeds_share: float = Field(0.25, gt=0, le=1, description="IPO proceeds per yuan of valuation.")
-    listing_cost: float = Field(0.08, ge=0, lt=1, description="Underwriting and listing fees per yuan of proceeds (calibration).")
-    listed_multiple: float = Field(4.0, gt=0, description="Valuation per yuan of annual revenue for firms without venture valuation (listed LGs: 6.7 bn / 1.3 bn).")
+    listing_cost: float = Field(
+        0.08, ge=0, lt=1, description="Underwriting and listing fees per yuan of proceeds (calibration)."
+    )
+    listed_multiple: float = Field(
+        4.0,
+        gt=0,
+        description=(
+            "Valuation per yuan of annual revenue for firms without venture valuation (listed LGs: 6.7 bn / 1.3 bn)."
+        ),
+    )
     ma_rate_sme: float = Field(0.002, ge=0, le=1, description="Annual chance an SRDI SME is acquired (calibration).")
-    ma_rate_little_giant: float = Field(0.0045, ge=0, le=1, description="Annual chance a little giant is acquired (62 deals / 14,600 in 2024, FACTS §6).")
-    ma_rate_unicorn: float = Field(0.01, ge=0, le=1, description="Annual chance a unicorn is acquired (Hurun: ~1/3 of exits by M&A).")
-    ma_distress_multiplier: float = Field(1.0, ge=0, description="Extra M&A hazard of loss-making firms (restructuring).")
+    ma_rate_little_giant: float = Field(
+        0.0045,
+        ge=0,
+        le=1,
+        description="Annual chance a little giant is acquired (62 deals / 14,600 in 2024, FACTS §6).",
+    )
+    ma_rate_unicorn: float = Field(
+        0.01, ge=0, le=1, description="Annual chance a unicorn is acquired (Hurun: ~1/3 of exits by M&A)."
+    )
+    ma_distress_multiplier: float = Field(
+        1.0, ge=0, description="Extra M&A hazard of loss-making firms (restructuring)."
+    )
 
 
 class CertificationParams(_Group):
@@ -251,7 +413,13 @@ class CertificationParams(_Group):
     small_rd: float = Field(30.0, ge=0, description="R&D for firms under 50 m yuan revenue, m yuan (annual).")
     status_years: float = Field(3.0, gt=0, description="Years before re-review.")
     review_tolerance: float = Field(
-        0.5, ge=0, le=1, description="At re-review a little giant keeps its status if it meets this share of each quantitative threshold (calibration)."
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "At re-review a little giant keeps its status if it meets this share of each quantitative threshold "
+            "(calibration)."
+        ),
     )
 
 
@@ -264,7 +432,9 @@ class EntryParams(_Group):
     revenue_median: float = Field(25.0, gt=0, description="Median annual revenue of entrants, m yuan (calibration).")
     age_min: float = Field(2.0, ge=0, description="Minimum age of an entrant, years (SRDI: >= 2 years in the niche).")
     age_mean: float = Field(5.0, gt=0, description="Mean age of an entrant, years (calibration).")
-    productivity_gap: float = Field(0.05, ge=0, description="Entrants' log-productivity below the sector mean (calibration).")
+    productivity_gap: float = Field(
+        0.05, ge=0, description="Entrants' log-productivity below the sector mean (calibration)."
+    )
 
 
 class Parameters(_Group):

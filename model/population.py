@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
 
 def sample_sizes(
-    rng: np.random.Generator, n: int, median: float, sigma: float, tail_share: float, alpha: float, floor: float,
+    rng: np.random.Generator,
+    n: int,
+    median: float,
+    sigma: float,
+    tail_share: float,
+    alpha: float,
+    floor: float,
     ceiling: float,
 ) -> np.ndarray:
     """Annual revenues (m yuan): a lognormal body whose top ``tail_share`` follows a Pareto tail
@@ -78,8 +84,9 @@ def build(model: EnterpriseModel) -> None:
             _unicorns(model, rows)
         else:
             median = pop.lg_revenue_median if kind == Kind.LITTLE_GIANT else pop.srdi_revenue_median
-            annual = sample_sizes(rng, n, median, pop.revenue_sigma, pop.tail_share, pop.tail_alpha,
-                                  pop.min_revenue, pop.max_revenue)
+            annual = sample_sizes(
+                rng, n, median, pop.revenue_sigma, pop.tail_share, pop.tail_alpha, pop.min_revenue, pop.max_revenue
+            )
             min_age = params.certification.min_age_years if kind == Kind.LITTLE_GIANT else 2.0
             mean_age = pop.lg_age_mean if kind == Kind.LITTLE_GIANT else pop.srdi_age_mean
             st.born[rows] = -4.0 * sample_ages(rng, n, min_age, mean_age)

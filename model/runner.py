@@ -25,7 +25,6 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-import mesa
 import pandas as pd
 
 from .design import DesignPoints, sample_points
@@ -67,8 +66,13 @@ class RunSpec:
 
     def meta(self) -> dict[str, Any]:
         """The identifying columns of this run."""
-        return {"run_id": self.run_id, "policy": self.policy, "sample": self.sample,
-                "replicate": self.replicate, "seed": self.seed}
+        return {
+            "run_id": self.run_id,
+            "policy": self.policy,
+            "sample": self.sample,
+            "replicate": self.replicate,
+            "seed": self.seed,
+        }
 
 
 @dataclass
@@ -85,13 +89,16 @@ class RunResult:
     worker: str = ""
 
     @classmethod
-    def failure(cls, spec: RunSpec, exc: BaseException, elapsed: float = 0.0,
-                worker: str = "") -> RunResult:
+    def failure(cls, spec: RunSpec, exc: BaseException, elapsed: float = 0.0, worker: str = "") -> RunResult:
         """A failed run, with the error's type, message and traceback."""
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return cls(spec.run_id, False, error={"type": type(exc).__name__,
-                                               "message": str(exc), "traceback": tb},
-                   elapsed=elapsed, worker=worker)
+        return cls(
+            spec.run_id,
+            False,
+            error={"type": type(exc).__name__, "message": str(exc), "traceback": tb},
+            elapsed=elapsed,
+            worker=worker,
+        )
 
 
 @dataclass
@@ -116,9 +123,11 @@ class Plan:
         def plural(n: int, word: str) -> str:
             return f"{n} {word}{'' if n == 1 else 's'}"
 
-        return (f"{plural(n_pol, 'policy').replace('policys', 'policies')} x "
-                f"{plural(n_pts, 'sample')} x {plural(n_rep, 'replicate')} = "
-                f"{plural(len(self.runs), 'run')}")
+        return (
+            f"{plural(n_pol, 'policy').replace('policys', 'policies')} x "
+            f"{plural(n_pts, 'sample')} x {plural(n_rep, 'replicate')} = "
+            f"{plural(len(self.runs), 'run')}"
+        )
 
 
 def run_id(policy: str, sample: int, replicate: int) -> str:
@@ -175,18 +184,34 @@ def plan_runs(scenario: Scenario) -> Plan:
             columns = {**_lever_columns(levers), **param_columns}
             classes = {name: LEVERS[name] for name in levers}
             for replicate, seed in enumerate(seeds):
-                config = {"scale": scenario.scale, "quarters": scenario.quarters, "seed": seed,
-                          "levers": levers, "parameters": parameters,
-                          "outcomes": scenario.outcomes, "snapshots": scenario.snapshots}
-                runs.append(RunSpec(
-                    run_id=run_id(policy.name, sample, replicate), policy=policy.name,
-                    sample=sample, replicate=replicate, seed=seed, scale=scenario.scale,
-                    quarters=scenario.quarters, levers=levers, lever_classes=classes,
-                    parameters=parameters, point=dict(point),
-                    outcomes=tuple(scenario.outcomes) if scenario.outcomes is not None else None,
-                    snapshots=scenario.snapshots, config_hash=config_hash(config),
-                    columns=columns,
-                ))
+                config = {
+                    "scale": scenario.scale,
+                    "quarters": scenario.quarters,
+                    "seed": seed,
+                    "levers": levers,
+                    "parameters": parameters,
+                    "outcomes": scenario.outcomes,
+                    "snapshots": scenario.snapshots,
+                }
+                runs.append(
+                    RunSpec(
+                        run_id=run_id(policy.name, sample, replicate),
+                        policy=policy.name,
+                        sample=sample,
+                        replicate=replicate,
+                        seed=seed,
+                        scale=scenario.scale,
+                        quarters=scenario.quarters,
+                        levers=levers,
+                        lever_classes=classes,
+                        parameters=parameters,
+                        point=dict(point),
+                        outcomes=tuple(scenario.outcomes) if scenario.outcomes is not None else None,
+                        snapshots=scenario.snapshots,
+                        config_hash=config_hash(config),
+                        columns=columns,
+                    )
+                )
     return Plan(scenario, policies, design, seeds, runs)
 
 
@@ -210,8 +235,7 @@ def execute(spec: RunSpec) -> RunResult:
     model = None
     try:
         levers = [spec.lever_classes[name](**settings) for name, settings in spec.levers.items()]
-        model = EnterpriseModel(scale=spec.scale, rng=spec.seed, parameters=dict(spec.parameters),
-                                levers=levers)
+        model = EnterpriseModel(scale=spec.scale, rng=spec.seed, parameters=dict(spec.parameters), levers=levers)
         ts = model.run(spec.quarters)
         summary = model.summary()
         snapshot = model.firm_table() if spec.snapshots else None
@@ -224,8 +248,15 @@ def execute(spec: RunSpec) -> RunResult:
         wanted = set(spec.outcomes)
         ts = ts[[c for c in ts.columns if c in ("quarter", "step") or _keep(c, wanted)]]
         summary = {k: v for k, v in summary.items() if k == "quarters" or _keep(k, wanted)}
-    return RunResult(spec.run_id, True, summary=summary, timeseries=ts, snapshot=snapshot,
-                     elapsed=time.perf_counter() - start, worker=worker_name())
+    return RunResult(
+        spec.run_id,
+        True,
+        summary=summary,
+        timeseries=ts,
+        snapshot=snapshot,
+        elapsed=time.perf_counter() - start,
+        worker=worker_name(),
+    )
 
 
 def run_one(spec: RunSpec) -> RunResult:

@@ -1,7 +1,6 @@
 """Shared fixtures: small, seeded models so the default suite stays fast."""
 
 import pytest
-
 from smegrowth import EnterpriseModel
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from smegrowth import LEVERS, EnterpriseModel, Lever, LeverSettings, register_lever
 from smegrowth.firm_state import Kind
 from smegrowth.levers import LeverError
@@ -27,8 +26,14 @@ def paired(lever: dict, outcome, seeds=SEEDS, quarters=QUARTERS):
 
 
 def test_all_six_levers_are_registered():
-    assert {"reloan", "trade_in", "listing_support", "little_giant_grants", "digital_transformation",
-            "future_industries"} <= set(LEVERS)
+    assert {
+        "reloan",
+        "trade_in",
+        "listing_support",
+        "little_giant_grants",
+        "digital_transformation",
+        "future_industries",
+    } <= set(LEVERS)
 
 
 def test_reloan_raises_investment_and_lending_and_lowers_rates_of_eligible_firms():
@@ -45,9 +50,11 @@ def test_reloan_raises_investment_and_lending_and_lowers_rates_of_eligible_firms
         # equipment (capital stock) and borrowing of firms with listed projects rise ...
         assert t.state.capital[:n][e].sum() > 1.03 * b.state.capital[:n][e].sum()
         assert t.state.debt[:n][e].sum() > 1.1 * b.state.debt[:n][e].sum()
+
         # ... at a lower average rate on their debt
-        def rate(m):
+        def rate(m, n=n, e=e):
             return np.average(m.state.loan_rate[:n][e], weights=m.state.debt[:n][e] + 1e-12)
+
         assert rate(t) < rate(b) - 0.003
         assert t.timeseries()["project_lending"].sum() > 0 and t.timeseries()["fiscal_cost_reloan"].sum() > 0
 
@@ -59,8 +66,12 @@ def test_trade_in_raises_revenue_of_nev_and_consumer_durables_while_it_runs():
 
 
 def test_listing_support_raises_ipos_and_acquisitions():
-    b, t = paired({"listing_support": {}}, lambda m: m.timeseries()[["ipos", "acquisitions"]].iloc[1:].sum().to_numpy(),
-                  seeds=(1, 2, 3, 4), quarters=8)
+    b, t = paired(
+        {"listing_support": {}},
+        lambda m: m.timeseries()[["ipos", "acquisitions"]].iloc[1:].sum().to_numpy(),
+        seeds=(1, 2, 3, 4),
+        quarters=8,
+    )
     assert t[:, 0].sum() > b[:, 0].sum()
     assert t[:, 1].sum() > b[:, 1].sum()
 
@@ -98,12 +109,16 @@ def test_future_industries_raise_venture_funding_and_unicorns_in_their_sectors()
     b, t = paired({"future_industries": {}}, funding)
     assert (t > b).all()
     cols = [f"new_unicorns_{s}" for s in frontier]
-    b2, t2 = paired({"future_industries": {}}, lambda m: m.timeseries()[cols].sum().sum(), seeds=(1, 2, 3, 4, 5), quarters=8)
+    b2, t2 = paired(
+        {"future_industries": {}}, lambda m: m.timeseries()[cols].sum().sum(), seeds=(1, 2, 3, 4, 5), quarters=8
+    )
     assert t2.sum() >= b2.sum()
 
 
-@pytest.mark.parametrize("name", ["reloan", "trade_in", "listing_support", "little_giant_grants",
-                                  "digital_transformation", "future_industries"])
+@pytest.mark.parametrize(
+    "name",
+    ["reloan", "trade_in", "listing_support", "little_giant_grants", "digital_transformation", "future_industries"],
+)
 def test_lever_of_size_zero_reproduces_the_baseline_exactly(name):
     base = EnterpriseModel(scale=0.02, rng=9).run(5)
     zero = EnterpriseModel(scale=0.02, rng=9, levers={name: {"scale": 0}}).run(5)
@@ -112,9 +127,16 @@ def test_lever_of_size_zero_reproduces_the_baseline_exactly(name):
     assert zero["fiscal_cost"].sum() == 0
 
 
-@pytest.mark.parametrize("name,settings", [("reloan", {"budget": 50.0}), ("digital_transformation", {"budget": 30.0}),
-                                           ("little_giant_grants", {"budget": 100.0}), ("trade_in", {"budget": 1000.0}),
-                                           ("future_industries", {"budget": 500.0})])
+@pytest.mark.parametrize(
+    "name,settings",
+    [
+        ("reloan", {"budget": 50.0}),
+        ("digital_transformation", {"budget": 30.0}),
+        ("little_giant_grants", {"budget": 100.0}),
+        ("trade_in", {"budget": 1000.0}),
+        ("future_industries", {"budget": 500.0}),
+    ],
+)
 def test_spending_never_exceeds_the_budget(name, settings):
     m = EnterpriseModel(scale=0.05, rng=2, levers={name: settings}, check_accounts=True)
     ts = m.run(8)

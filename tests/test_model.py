@@ -3,15 +3,29 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Status, Unicorn
 from smegrowth.accounts import AccountingError
 from smegrowth.parameters import ParameterError
 
 REQUIRED = [
-    "quarter", "smes", "little_giants", "unicorns", "new_little_giants", "new_unicorns", "ipos",
-    "acquisitions", "exits", "entries", "revenue", "employment", "rd_spending", "investment",
-    "new_lending", "loan_rate", "default_rate", "fiscal_cost",
+    "quarter",
+    "smes",
+    "little_giants",
+    "unicorns",
+    "new_little_giants",
+    "new_unicorns",
+    "ipos",
+    "acquisitions",
+    "exits",
+    "entries",
+    "revenue",
+    "employment",
+    "rd_spending",
+    "investment",
+    "new_lending",
+    "loan_rate",
+    "default_rate",
+    "fiscal_cost",
 ]
 
 

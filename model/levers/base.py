@@ -49,7 +49,9 @@ class LeverSettings(BaseModel):
     budget: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Total fiscal budget, m yuan at national scale; None = unlimited."
     )
-    scale: float = Field(1.0, ge=0, allow_inf_nan=False, description="Multiplier on the lever's size (0 switches it off).")
+    scale: float = Field(
+        1.0, ge=0, allow_inf_nan=False, description="Multiplier on the lever's size (0 switches it off)."
+    )
 
 
 class Lever:

@@ -20,9 +20,16 @@ if TYPE_CHECKING:
 
 
 class DigitalSettings(LeverSettings):
-    coverage: float = Field(0.3, ge=0, le=1, description="Share of SRDI SMEs and little giants eligible (calibration: pilot cities).")
+    coverage: float = Field(
+        0.3, ge=0, le=1, description="Share of SRDI SMEs and little giants eligible (calibration: pilot cities)."
+    )
     subsidy_share: float = Field(0.3, ge=0, le=0.9, description="Share of digital spending subsidised (calibration).")
-    budget: float | None = Field(15_000.0, ge=0, allow_inf_nan=False, description="Total budget, m yuan (calibration: order of the MOF/MIIT pilot-city programme).")
+    budget: float | None = Field(
+        15_000.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Total budget, m yuan (calibration: order of the MOF/MIIT pilot-city programme).",
+    )
 
 
 @register_lever

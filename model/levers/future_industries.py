@@ -26,9 +26,16 @@ class FutureIndustriesSettings(LeverSettings):
     )
     venture_boost: float = Field(1.5, ge=1, le=10, description="Multiplier on round chance and size (calibration).")
     fund_share: float = Field(0.3, ge=0, le=1, description="Share of each boosted round paid by guidance funds.")
-    new_venture_rate: float = Field(0.01, ge=0, le=1, description="Quarterly chance an eligible firm without venture backing gains it.")
+    new_venture_rate: float = Field(
+        0.01, ge=0, le=1, description="Quarterly chance an eligible firm without venture backing gains it."
+    )
     cost_subsidy: float = Field(0.01, ge=0, le=0.5, description="Share of operating costs subsidised (calibration).")
-    budget: float | None = Field(100_000.0, ge=0, allow_inf_nan=False, description="Total budget, m yuan (calibration: order of national guidance funds' frontier tranche).")
+    budget: float | None = Field(
+        100_000.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Total budget, m yuan (calibration: order of national guidance funds' frontier tranche).",
+    )
 
 
 @register_lever
@@ -67,7 +74,14 @@ class FutureIndustries(Lever):
         boost = model.incentives.venture_boost[cm.funded]
         boosted = cm.funded[boost > 1.0]
         if boosted.size:
-            self.pay(model, boosted, s.fund_share * cm.round_sizes[boost > 1.0], label="guidance-fund equity", equity=True)
+            self.pay(
+                model, boosted, s.fund_share * cm.round_sizes[boost > 1.0], label="guidance-fund equity", equity=True
+            )
         fin = model.last_financing
         rows = fin.rows[self._eligible(model)[fin.rows]]
-        self.pay(model, rows, s.cost_subsidy * strength * model.production.costs[rows], label="future-industry cost subsidies")
+        self.pay(
+            model,
+            rows,
+            s.cost_subsidy * strength * model.production.costs[rows],
+            label="future-industry cost subsidies",
+        )

@@ -21,10 +21,19 @@ if TYPE_CHECKING:
 
 
 class ListingSupportSettings(LeverSettings):
-    extra_ipos: float = Field(40.0, ge=0, allow_inf_nan=False, description="Additional IPO approvals per year, national (calibration: 2023 saw 313 IPOs vs ~100 in 2024).")
-    queue_priority: float = Field(1.5, ge=0, allow_inf_nan=False, description="Multiplier on little giants' and unicorns' IPO weight.")
+    extra_ipos: float = Field(
+        40.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Additional IPO approvals per year, national (calibration: 2023 saw 313 IPOs vs ~100 in 2024).",
+    )
+    queue_priority: float = Field(
+        1.5, ge=0, allow_inf_nan=False, description="Multiplier on little giants' and unicorns' IPO weight."
+    )
     listing_cost_cut: float = Field(0.3, ge=0, le=1, description="Share of listing fees waived or saved.")
-    ma_boost: float = Field(1.5, ge=0, allow_inf_nan=False, description="Multiplier on little giants' and unicorns' M&A hazard (matching).")
+    ma_boost: float = Field(
+        1.5, ge=0, allow_inf_nan=False, description="Multiplier on little giants' and unicorns' M&A hazard (matching)."
+    )
 
 
 @register_lever

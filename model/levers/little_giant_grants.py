@@ -27,10 +27,16 @@ class GrantSettings(LeverSettings):
     grant: float = Field(6.0, ge=0, allow_inf_nan=False, description="Grant per firm over three years, m yuan.")
     upfront_share: float = Field(0.5, ge=0, le=1, description="Share paid on selection; the rest after review.")
     review_after: int = Field(8, ge=1, description="Quarters until the performance review.")
-    min_investment: float = Field(20.0, ge=0, description="Planned annual investment below which the payout is reduced, m yuan.")
-    reduced_payout: float = Field(0.5, ge=0, le=1, description="Share of the grant paid to firms below min_investment (calibration).")
+    min_investment: float = Field(
+        20.0, ge=0, description="Planned annual investment below which the payout is reduced, m yuan."
+    )
+    reduced_payout: float = Field(
+        0.5, ge=0, le=1, description="Share of the grant paid to firms below min_investment (calibration)."
+    )
     support_quarters: int = Field(12, ge=1, description="Quarters over which the grant is spent on R&D.")
-    budget: float | None = Field(18_000.0, ge=0, allow_inf_nan=False, description="Total budget, m yuan (3 batches x 1,000 x 6 m).")
+    budget: float | None = Field(
+        18_000.0, ge=0, allow_inf_nan=False, description="Total budget, m yuan (3 batches x 1,000 x 6 m)."
+    )
 
 
 @register_lever

@@ -23,17 +23,43 @@ if TYPE_CHECKING:
 
 
 class ReloanSettings(LeverSettings):
-    quota: float = Field(400_000.0, ge=0, allow_inf_nan=False, description="Re-lending quota for project loans, m yuan (400 bn tranche, PBoC 2024-04-07).")
-    signed_backlog: float = Field(150_000.0, ge=0, allow_inf_nan=False, description="Project loans already signed, disbursed first, m yuan (Xinhua 2024-10-14).")
+    quota: float = Field(
+        400_000.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Re-lending quota for project loans, m yuan (400 bn tranche, PBoC 2024-04-07).",
+    )
+    signed_backlog: float = Field(
+        150_000.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Project loans already signed, disbursed first, m yuan (Xinhua 2024-10-14).",
+    )
     backlog_quarters: int = Field(2, ge=1, description="Quarters over which the signed loans are disbursed.")
     refinanced_share: float = Field(0.6, ge=0, le=1, description="Share of each eligible loan refinanced by the PBoC.")
     refinancing_rate: float = Field(0.0175, ge=0, le=0.2, description="PBoC rate to banks, per year.")
-    rate_below_lpr: float = Field(0.0025, ge=-0.05, le=0.05, description="Project-loan rate below the 1-year LPR (3.1 % avg., 25 bp below; NDRC 2024-09-23).")
-    interest_subsidy: float = Field(0.015, ge=0, le=0.1, description="Fiscal interest subsidy, per year of principal (1.5 pp, Jul 2024).")
+    rate_below_lpr: float = Field(
+        0.0025,
+        ge=-0.05,
+        le=0.05,
+        description="Project-loan rate below the 1-year LPR (3.1 % avg., 25 bp below; NDRC 2024-09-23).",
+    )
+    interest_subsidy: float = Field(
+        0.015, ge=0, le=0.1, description="Fiscal interest subsidy, per year of principal (1.5 pp, Jul 2024)."
+    )
     subsidy_quarters: int = Field(8, ge=0, description="Quarters the interest subsidy is paid on each loan (2 years).")
-    eligible_share_sme: float = Field(0.06, ge=0, le=1, description="Share of SRDI SMEs with a listed project (calibration: ~13,000 projects by Sep 2024).")
-    eligible_share_little_giant: float = Field(0.12, ge=0, le=1, description="Share of little giants with a listed project (> 1,100 among borrowers).")
-    budget: float | None = Field(20_000.0, ge=0, allow_inf_nan=False, description="Interest-subsidy budget, m yuan (20 bn, MOF 2024).")
+    eligible_share_sme: float = Field(
+        0.06,
+        ge=0,
+        le=1,
+        description="Share of SRDI SMEs with a listed project (calibration: ~13,000 projects by Sep 2024).",
+    )
+    eligible_share_little_giant: float = Field(
+        0.12, ge=0, le=1, description="Share of little giants with a listed project (> 1,100 among borrowers)."
+    )
+    budget: float | None = Field(
+        20_000.0, ge=0, allow_inf_nan=False, description="Interest-subsidy budget, m yuan (20 bn, MOF 2024)."
+    )
 
 
 @register_lever
@@ -103,4 +129,6 @@ class Reloan(Lever):
         for quarter, rows, amounts in self.cohorts:
             alive = model.state.active()[rows]
             outstanding = amounts * (1.0 - 1.0 / maturity) ** (model.quarter - quarter)
-            self.pay(model, rows[alive], outstanding[alive] * s.interest_subsidy / 4.0, label="re-lending interest subsidy")
+            self.pay(
+                model, rows[alive], outstanding[alive] * s.interest_subsidy / 4.0, label="re-lending interest subsidy"
+            )

@@ -31,27 +31,54 @@ class Good(BaseModel):
     baseline_units: float = Field(ge=0, allow_inf_nan=False, description="Trade-ins per year without subsidy.")
     elasticity: float = Field(ge=0, le=20, description="Elasticity of trade-ins to their net price.")
     old_stock: float = Field(gt=0, allow_inf_nan=False, description="Old units that could be traded in.")
-    pass_through: float = Field(ge=0, le=1, description="Share of spending that is revenue of SRDI suppliers in the sector.")
+    pass_through: float = Field(
+        ge=0, le=1, description="Share of spending that is revenue of SRDI suppliers in the sector."
+    )
 
 
 def _defaults() -> dict[str, Good]:
     return {
         # 20,000 yuan per scrapped car replaced by an NEV (MOFCOM 2024); 6.6 m trade-ins in 2024
-        "nev": Good(price=150_000, subsidy_rate=1.0, subsidy_cap=20_000, baseline_units=3.0e6,
-                    elasticity=4.0, old_stock=8.0e7, pass_through=0.15),
+        "nev": Good(
+            price=150_000,
+            subsidy_rate=1.0,
+            subsidy_cap=20_000,
+            baseline_units=3.0e6,
+            elasticity=4.0,
+            old_stock=8.0e7,
+            pass_through=0.15,
+        ),
         # 15 % capped at 500 yuan; ~2,700 yuan price; stock ~400 m units (MOFCOM Jan 2025; CBA)
-        "ebike": Good(price=2_700, subsidy_rate=0.15, subsidy_cap=500, baseline_units=2.5e6,
-                      elasticity=3.0, old_stock=4.0e8, pass_through=0.3),
+        "ebike": Good(
+            price=2_700,
+            subsidy_rate=0.15,
+            subsidy_cap=500,
+            baseline_units=2.5e6,
+            elasticity=3.0,
+            old_stock=4.0e8,
+            pass_through=0.3,
+        ),
         # 15 % capped at 2,000 yuan per appliance (MOFCOM Aug 2024)
-        "appliance": Good(price=4_000, subsidy_rate=0.15, subsidy_cap=2_000, baseline_units=4.0e7,
-                          elasticity=2.5, old_stock=1.5e9, pass_through=0.3),
+        "appliance": Good(
+            price=4_000,
+            subsidy_rate=0.15,
+            subsidy_cap=2_000,
+            baseline_units=4.0e7,
+            elasticity=2.5,
+            old_stock=1.5e9,
+            pass_through=0.3,
+        ),
     }
 
 
 class TradeInSettings(LeverSettings):
     goods: dict[str, Good] = Field(default_factory=_defaults, description="Programmes by good (nev, ebike, appliance).")
-    annual_budget: float = Field(300_000.0, ge=0, allow_inf_nan=False, description="Budget per year, m yuan (150 bn 2024, 300 bn 2025).")
-    payback_quarters: int = Field(8, ge=1, description="Quarters over which pulled-forward purchases are missing later.")
+    annual_budget: float = Field(
+        300_000.0, ge=0, allow_inf_nan=False, description="Budget per year, m yuan (150 bn 2024, 300 bn 2025)."
+    )
+    payback_quarters: int = Field(
+        8, ge=1, description="Quarters over which pulled-forward purchases are missing later."
+    )
 
 
 @register_lever
