@@ -3,8 +3,9 @@
 A firm that cannot pay what it owes this quarter, even after borrowing what banks allow and cutting
 its investment, R&D and digital spending, or whose debts exceed its assets, is insolvent and exits.
 Its equipment is sold at a fraction of its value, the bank recovers what cash there is and writes off
-the rest, and unpaid suppliers and workers absorb any remaining shortfall. Young, small firms exit more because they have fewer product
-lines to diversify demand shocks, thinner cash buffers and lower productivity — the model is not told so.
+the rest, and unpaid suppliers and workers absorb any remaining shortfall. Young, small firms exit
+more because they have fewer product lines to diversify demand shocks, thinner cash buffers and lower
+productivity — the model is not told so.
 
 Entrants are innovative SMEs newly certified as SRDI from a pipeline of > 600,000 (FACTS.md §1): young,
 small, slightly less productive than their sector, funded by their founders.
