@@ -5,7 +5,8 @@ volatility), plus any consumer spending the levers add (trade-in subsidies). Wit
 shares evolve by replicator dynamics on relative efficiency (Dosi, Fagiolo & Roventini 2010, "K+S"),
 and each firm's demand is hit by independent shocks to its product lines, so that small firms with
 few lines are more volatile than large ones (Buldyrev et al. 2007). Revenue is the firm's share of
-sector demand, capped by its productive capacity.
+sector demand, capped by its productive capacity. "Sector demand" is the market of the population:
+newly certified firms bring their sales into it, and firms that list or are acquired take theirs out.
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ class DemandMarket:
         """Set sector demand to the sales of the starting population."""
         st = model.state
         self.level = np.bincount(st.sector, weights=st.revenue, minlength=self.level.size)
+
+    def add_firms(self, model: EnterpriseModel, rows: np.ndarray) -> None:
+        """Newly certified firms bring the sales they already had: the population's market grows by
+        their orders, and their shares are set so that the next renormalisation keeps those orders."""
+        st = model.state
+        sec = st.sector[rows]
+        st.share[rows] = st.orders[rows] / np.maximum(self.level[sec], 1e-12)
+        self.level += np.bincount(sec, weights=st.orders[rows], minlength=self.level.size)
+
+    def remove_firms(self, model: EnterpriseModel, rows: np.ndarray) -> None:
+        """Firms that list or are acquired leave the population with their sales (an insolvent
+        firm's customers, by contrast, turn to its competitors)."""
+        st = model.state
+        lost = np.bincount(st.sector[rows], weights=st.orders[rows], minlength=self.level.size)
+        self.level = np.maximum(self.level - lost, 0.0)
 
     def step(self, model: EnterpriseModel) -> None:
         """Stage 2: new sector demand, market shares and revenues of active firms."""

@@ -117,9 +117,8 @@ class Demography:
         shares = np.asarray(params.credit.bank_shares)
         st.bank[rows] = rng.choice(shares.size, size=n, p=shares / shares.sum())
 
-        sector_share = np.bincount(st.sector[act], weights=st.share[act], minlength=len(sectors))
-        firms = np.maximum(np.bincount(st.sector[act], minlength=len(sectors)), 1)
-        st.share[rows] = params.demand.entrant_share * sector_share[sec] / firms[sec]
+        st.orders[rows] = annual / 4.0
+        model.demand.add_firms(model, rows)
 
         place_in_niches(model, rows, rng)
         model.accounts.firms_receive(rows, cash + capital, "investors", "founders' equity", EQUITY)

@@ -237,6 +237,7 @@ class EnterpriseModel(mesa.Model):
             return
         st = self.state
         if status != Status.EXITED:
+            self.demand.remove_firms(self, rows)
             shortfall = np.maximum(st.debt[rows] - np.maximum(st.cash[rows], 0.0), 0.0)
             shortfall += np.maximum(-st.cash[rows], 0.0)
             if shortfall.any():

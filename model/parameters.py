@@ -116,9 +116,6 @@ class DemandParams(_Group):
             "calibration to beta ~ 0.2)."
         ),
     )
-    entrant_share: float = Field(
-        0.4, gt=0, le=2, description="An entrant's market share relative to the sector's mean share (calibration)."
-    )
 
 
 class ProductionParams(_Group):
