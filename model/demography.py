@@ -96,7 +96,7 @@ class Demography:
         sector_mean = np.bincount(st.sector[act], weights=st.productivity[act], minlength=len(sectors)) / np.maximum(
             np.bincount(st.sector[act], minlength=len(sectors)), 1
         )
-        st.productivity[rows] = sector_mean[sec] - e.productivity_gap + 0.15 * rng.standard_normal(n)
+        st.productivity[rows] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom
         capital = kappa * annual * headroom * np.exp(0.15 * rng.standard_normal(n))
@@ -121,10 +121,14 @@ class Demography:
         model.demand.add_firms(model, rows)
 
         place_in_niches(model, rows, rng)
-        model.accounts.firms_receive(rows, cash + capital, "investors", "founders' equity", EQUITY)
+        borrows = rng.random(n) < e.with_loans
+        debt = np.where(borrows, pop.sme_debt_to_capital * capital, 0.0)
+        model.accounts.firms_receive(rows, cash + capital - debt, "investors", "founders' equity", EQUITY)
+        model.accounts.lend(rows, debt)
         model.accounts.firms_pay(rows, capital, "economy", "equipment", FINANCE)
         st.capital[rows] = capital
-        st.equity_raised[rows] = cash + capital
+        st.loan_rate[rows] = model.credit.quote(model, rows)
+        st.equity_raised[rows] = cash + capital - debt
         model.capital_market.revalue(model, rows)
         self.entries = rows
         return rows

@@ -432,6 +432,16 @@ class EntryParams(_Group):
     productivity_gap: float = Field(
         0.05, ge=0, description="Entrants' log-productivity below the sector mean (calibration)."
     )
+    productivity_sd: float = Field(
+        0.25,
+        ge=0,
+        le=2,
+        description=(
+            "S.d. of entrants' log-productivity: young firms are more heterogeneous than incumbents (0.15), and "
+            "selection among them makes exit hazards fall with age (Jovanovic 1982; calibration)."
+        ),
+    )
+    with_loans: float = Field(0.6, ge=0, le=1, description="Share of entrants that borrow from a bank (calibration).")
 
 
 class Parameters(_Group):
