@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Status, Unicorn
+from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Unicorn
 from smegrowth.accounts import AccountingError
 from smegrowth.parameters import ParameterError
 
