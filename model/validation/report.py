@@ -328,6 +328,20 @@ class Validation:
         return int(self.table["passed"].fillna(False).sum())
 
 
+def provenance() -> str:
+    """Which model code made the runs: the package folder and its git commit (``+`` if dirty)."""
+    import smegrowth
+    from smegrowth.sweep import git_state
+
+    where = Path(smegrowth.__file__).resolve().parent
+    state = git_state()
+    if state.get("commit"):
+        commit = state["commit"][:10] + (" with uncommitted changes" if state.get("dirty") else "")
+    else:
+        commit = "not a git checkout"
+    return f"smegrowth {smegrowth.__version__} from {where} ({commit})"
+
+
 def run_validation(
     out: str | Path = "results/validation",
     seeds: int = 5,
@@ -384,6 +398,7 @@ def run_validation(
               f"a target passes when the mean lies in its range. Flows are for {flows}; "
               f"'all years' is the mean over every simulated year. Tails at 2025Q4; growth "
               f"statistics from calendar-year revenue, 2026 on.")
+    header += f"\n\nModel code: {provenance()}."
     if parameters:
         header += "\n\nParameter overrides: " + ", ".join(f"`{k} = {v}`"
                                                           for k, v in parameters.items())
