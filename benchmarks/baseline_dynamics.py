@@ -8,7 +8,6 @@ import resource
 import time
 
 import numpy as np
-
 from smegrowth import EnterpriseModel
 
 

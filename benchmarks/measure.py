@@ -1,0 +1,258 @@
+"""One measurement per process, printed as one line of JSON; ``run_all.py`` starts each in a fresh
+subprocess so that peak memory (``ru_maxrss``) and allocator state never carry over.
+
+    python benchmarks/measure.py model --scale 1.0 --quarters 40 --seed 7
+    python benchmarks/measure.py reference --scale 1.0 --quarters 3 --seed 7
+    python benchmarks/measure.py agreement --scale 0.02 --quarters 12 --seeds 10
+    python benchmarks/measure.py memory --runs 500 --scale 0.02 --folder /tmp/mem
+    python benchmarks/measure.py leak --runs 40 --scale 0.02
+    python benchmarks/measure.py command -- smegrowth sweep ... (wall time and peak RSS of a command)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, MB (from /proc/self/status)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb() -> float:
+    """Peak resident set size of this process so far, MB (``ru_maxrss`` is in kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_model(scale: float, quarters: int, seed: int) -> dict:
+    """Construction and stepping time, firms simulated and peak memory of one run."""
+    import numpy as np
+    from smegrowth import EnterpriseModel
+
+    baseline = rss_mb()
+    t0 = time.perf_counter()
+    model = EnterpriseModel(scale=scale, rng=seed)
+    t1 = time.perf_counter()
+    active = [int(np.count_nonzero(model.state.active()))]
+    for _ in range(quarters):
+        model.step()
+        active.append(int(np.count_nonzero(model.state.active())))
+    t2 = time.perf_counter()
+    ts = model.timeseries()
+    finite = bool(np.isfinite(ts.drop(columns=["quarter"]).to_numpy(float)).all())
+    # firm-quarters stepped: the active firms at the start of each quarter
+    firm_quarters = float(sum(active[:-1]))
+    return {
+        "scale": scale,
+        "quarters": quarters,
+        "seed": seed,
+        "construct_s": t1 - t0,
+        "step_s": t2 - t1,
+        "total_s": t2 - t0,
+        "firms_start": active[0],
+        "firms_end": active[-1],
+        "rows_end": int(model.state.n),
+        "mean_active": firm_quarters / max(quarters, 1),
+        "firm_quarters": firm_quarters,
+        "us_per_firm_quarter": 1e6 * (t2 - t1) / max(firm_quarters, 1.0),
+        "rss_after_import_mb": baseline,
+        "peak_rss_mb": peak_mb(),
+        "finite": finite,
+    }
+
+
+def measure_reference(scale: float, quarters: int, seed: int, repeats: int) -> dict:
+    """Per-quarter cost of the vectorised model and of the per-agent reference on one population."""
+    sys.path.insert(0, str(HERE))
+    from reference_model import CORE_ONLY, ReferenceFirm, ReferenceModel
+    from smegrowth import EnterpriseModel
+    from smegrowth.runner import release
+
+    def vectorised(parameters: dict | None) -> tuple[float, float]:
+        times, firm_quarters = [], 0.0
+        for _ in range(repeats):
+            model = EnterpriseModel(scale=scale, rng=seed, parameters=parameters)
+            firm_quarters = 0.0
+            t = time.perf_counter()
+            for _ in range(quarters):
+                firm_quarters += int(model.state.active().sum())
+                model.step()
+            times.append(time.perf_counter() - t)
+            release(model)
+            del model
+            gc.collect()
+        return statistics.median(times), firm_quarters
+
+    vec_s, vec_fq = vectorised(None)
+    core_s, _ = vectorised(CORE_ONLY)
+    t0 = time.perf_counter()
+    ref = ReferenceModel(scale, seed, CORE_ONLY)
+    t1 = time.perf_counter()
+    ref_fq = 0.0
+    for _ in range(quarters):
+        ref_fq += len(ref.agents_by_type[ReferenceFirm])
+        ref.step()
+    t2 = time.perf_counter()
+    return {
+        "scale": scale,
+        "quarters": quarters,
+        "seed": seed,
+        "vectorised_step_s": vec_s,
+        "vectorised_core_step_s": core_s,
+        "vectorised_firm_quarters": vec_fq,
+        "reference_construct_s": t1 - t0,
+        "reference_step_s": t2 - t1,
+        "reference_firm_quarters": ref_fq,
+        "ratio": (t2 - t1) / vec_s,
+        "ratio_core": (t2 - t1) / core_s,
+        "reference_us_per_firm_quarter": 1e6 * (t2 - t1) / ref_fq,
+        "vectorised_us_per_firm_quarter": 1e6 * vec_s / vec_fq,
+    }
+
+
+def measure_agreement(scale: float, quarters: int, seeds: int) -> dict:
+    sys.path.insert(0, str(HERE))
+    from reference_model import agreement
+
+    table = agreement(scale, quarters, range(seeds))
+    return {"scale": scale, "quarters": quarters, "seeds": seeds, "table": table.reset_index().to_dict("records")}
+
+
+def measure_memory(runs: int, scale: float, quarters: int, folder: Path, every: float) -> dict:
+    """A sweep of ``runs`` replicates with one worker (in this process, as ``--workers 1`` does),
+    sampling this process's RSS and the number of finished runs from a thread."""
+    import smegrowth.api as sg
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = folder / "memory_sweep.yaml"
+    scenario.write_text(
+        f"name: memory_sweep\nextends: {HERE / 'sweep_throughput.yaml'}\nscale: {scale}\nquarters: {quarters}\n"
+        f"design:\n  replicates: {runs}\n"
+    )
+    out = folder / "out"
+    samples: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        runs_dir = out / "runs"
+        while not stop.is_set():
+            try:
+                done = sum(1 for name in os.listdir(runs_dir) if name.endswith(".ts.parquet"))
+            except FileNotFoundError:
+                done = 0
+            samples.append((done, rss_mb()))
+            stop.wait(every)
+
+    start_rss = rss_mb()
+    thread = threading.Thread(target=sample, daemon=True)
+    t0 = time.perf_counter()
+    thread.start()
+    table = sg.sweep(scenario, workers=1, out=out, fresh=True, progress=False)
+    stop.set()
+    thread.join()
+    samples.append((runs, rss_mb()))
+    return {
+        "runs": runs,
+        "scale": scale,
+        "quarters": quarters,
+        "elapsed_s": time.perf_counter() - t0,
+        "ok": int((table["status"] == "ok").sum()),
+        "rss_before_mb": start_rss,
+        "samples": samples,
+        "peak_rss_mb": peak_mb(),
+    }
+
+
+def measure_leak(runs: int, scale: float, quarters: int) -> dict:
+    """The same loop without :func:`smegrowth.runner.release`: what a leak looks like (Mesa #3179)."""
+    from smegrowth import EnterpriseModel
+
+    samples = [(0, rss_mb())]
+    for i in range(runs):
+        model = EnterpriseModel(scale=scale, rng=i)
+        model.run(quarters)
+        del model
+        gc.collect()
+        samples.append((i + 1, rss_mb()))
+    return {"runs": runs, "scale": scale, "quarters": quarters, "samples": samples}
+
+
+def measure_command(cmd: list[str]) -> dict:
+    """Wall time and peak RSS (largest single process, parent or worker) of a command."""
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "cmd": cmd,
+        "wall_s": wall,
+        "returncode": done.returncode,
+        "peak_rss_mb": peak,
+        "stderr_tail": done.stderr[-2000:],
+        "stdout_tail": done.stdout[-2000:],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("model")
+    m.add_argument("--scale", type=float, default=1.0)
+    m.add_argument("--quarters", type=int, default=40)
+    m.add_argument("--seed", type=int, default=7)
+    r = sub.add_parser("reference")
+    r.add_argument("--scale", type=float, default=1.0)
+    r.add_argument("--quarters", type=int, default=3)
+    r.add_argument("--seed", type=int, default=7)
+    r.add_argument("--repeats", type=int, default=3)
+    a = sub.add_parser("agreement")
+    a.add_argument("--scale", type=float, default=0.02)
+    a.add_argument("--quarters", type=int, default=12)
+    a.add_argument("--seeds", type=int, default=10)
+    mem = sub.add_parser("memory")
+    mem.add_argument("--runs", type=int, default=500)
+    mem.add_argument("--scale", type=float, default=0.02)
+    mem.add_argument("--quarters", type=int, default=24)
+    mem.add_argument("--folder", type=Path, required=True)
+    mem.add_argument("--every", type=float, default=0.5, help="seconds between RSS samples")
+    lk = sub.add_parser("leak")
+    lk.add_argument("--runs", type=int, default=40)
+    lk.add_argument("--scale", type=float, default=0.02)
+    lk.add_argument("--quarters", type=int, default=24)
+    c = sub.add_parser("command")
+    c.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    if args.what == "model":
+        out = measure_model(args.scale, args.quarters, args.seed)
+    elif args.what == "reference":
+        out = measure_reference(args.scale, args.quarters, args.seed, args.repeats)
+    elif args.what == "agreement":
+        out = measure_agreement(args.scale, args.quarters, args.seeds)
+    elif args.what == "memory":
+        out = measure_memory(args.runs, args.scale, args.quarters, args.folder, args.every)
+    elif args.what == "leak":
+        out = measure_leak(args.runs, args.scale, args.quarters)
+    else:
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        out = measure_command(cmd)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,580 @@
+"""Every speed and memory benchmark of issue 6, with one command; writes its figures into README.md.
+
+    python benchmarks/run_all.py            # the full set (~25-35 min on 2 cores), updates README.md
+    python benchmarks/run_all.py --quick    # smoke run (~2 min): smaller sizes, prints only
+
+Sections (each measurement runs in a fresh subprocess, see ``measure.py``):
+
+a. a 40-quarter baseline at scale 1.0: construction and stepping time, peak memory (median of 3);
+b. scaling with population, scale 0.1 to 4.0: cost per firm-quarter;
+c. the per-agent reference (``reference_model.py``) against the vectorised model on the same
+   population at scale 1.0, and the statistical agreement of their key outcomes;
+d. sweep throughput: 200 runs at scale 0.1 on 1 and 2 local workers and a local Dask cluster;
+e. memory across a 500-run sweep in one worker process.
+
+The machine is shared and noisy: compare ratios within one run, not figures across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+BEGIN = "<!-- BEGIN run_all.py: generated, do not edit by hand -->"
+END = "<!-- END run_all.py -->"
+
+TARGETS = {
+    "full_run_s": 2.0,
+    "peak_mb": 1024.0,
+    "reference_ratio": 50.0,
+    "flatness": 1.5,
+    "two_workers": 1.8,
+    "dask_gap": 0.20,
+    "leak_mb_per_100_runs": 5.0,
+}
+
+FULL = {
+    "baseline": {"scale": 1.0, "quarters": 40, "seed": 7, "repeats": 3},
+    "scaling": {"scales": [0.1, 0.5, 1.0, 2.0, 4.0], "quarters": 40, "repeats": 3},
+    "reference": {"scale": 1.0, "quarters": 3, "repeats": 3},
+    "agreement": {"scale": 0.02, "quarters": 12, "seeds": 10},
+    "sweep": {"runs": 200},
+    "memory": {"runs": 500, "scale": 0.02, "quarters": 24, "leak_runs": 40},
+}
+QUICK = {
+    "baseline": {"scale": 1.0, "quarters": 40, "seed": 7, "repeats": 1},
+    "scaling": {"scales": [0.1, 0.5, 1.0], "quarters": 40, "repeats": 1},
+    "reference": {"scale": 0.1, "quarters": 2, "repeats": 1},
+    "agreement": {"scale": 0.01, "quarters": 8, "seeds": 4},
+    "sweep": {"runs": 16},
+    "memory": {"runs": 60, "scale": 0.02, "quarters": 24, "leak_runs": 8},
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def measure(*args: str) -> dict:
+    """Run ``measure.py`` with ``args`` in a fresh interpreter and return its JSON line."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "measure.py"), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measure.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def smegrowth_command() -> str:
+    beside = Path(sys.executable).with_name("smegrowth")
+    found = str(beside) if beside.exists() else shutil.which("smegrowth")
+    if not found:
+        raise RuntimeError("the smegrowth command is not installed (pip install -e .)")
+    return found
+
+
+# --- environment ----------------------------------------------------------------------------------------
+
+
+def environment(command: str) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem_gb = int(f.readline().split()[1]) / 1024**2
+    except OSError:
+        mem_gb = float("nan")
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "-"
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    where = subprocess.run(
+        [sys.executable, "-c", "import os, smegrowth; print(os.path.dirname(smegrowth.__file__))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    repo_model = str((HERE.parent / "model").resolve())
+    return {
+        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "smegrowth": "this checkout" if where == repo_model else where,
+        "command": command,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "mesa": version("mesa"),
+        "pandas": version("pandas"),
+        "dask": version("distributed"),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty_model": where == repo_model
+        and bool(git("status", "--porcelain", "--untracked-files=no", "--", "../model")),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
+    }
+
+
+# --- sections -------------------------------------------------------------------------------------------
+
+
+def run_models(scale: float, quarters: int, seed: int, repeats: int) -> list[dict]:
+    runs = []
+    for i in range(repeats):
+        log(f"model scale {scale}, {quarters} quarters, repeat {i + 1}/{repeats}")
+        runs.append(measure("model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed)))
+    return runs
+
+
+def summarise_models(runs: list[dict]) -> dict:
+    med = {
+        key: statistics.median(r[key] for r in runs)
+        for key in (
+            "construct_s",
+            "step_s",
+            "total_s",
+            "us_per_firm_quarter",
+            "mean_active",
+            "peak_rss_mb",
+            "rss_after_import_mb",
+        )
+    }
+    med["peak_rss_max_mb"] = max(r["peak_rss_mb"] for r in runs)
+    med["total_s_all"] = [r["total_s"] for r in runs]
+    med["firms_start"] = runs[0]["firms_start"]
+    med["firms_end"] = runs[0]["firms_end"]
+    med["rows_end"] = runs[0]["rows_end"]
+    med["finite"] = all(r["finite"] for r in runs)
+    med["repeats"] = len(runs)
+    return med
+
+
+def section_sweeps(runs: int, workdir: Path) -> dict:
+    """The sweep benchmark through the CLI, on 1 and 2 workers and a local Dask cluster."""
+    import pandas as pd
+
+    scenario = HERE / "sweep_throughput.yaml"
+    if runs != 200:
+        scenario = workdir / "sweep_quick.yaml"
+        scenario.write_text(
+            f"name: sweep_throughput\nextends: {HERE / 'sweep_throughput.yaml'}\ndesign:\n  replicates: {runs}\n"
+        )
+    exe = smegrowth_command()
+    setups = {
+        "in-process (--workers 1)": ["--workers", "1"],
+        "process pool (--workers 2)": ["--workers", "2"],
+        "Dask LocalCluster (--workers 2 --dask-local)": ["--workers", "2", "--dask-local"],
+    }
+    out: dict[str, dict] = {}
+    tables = {}
+    for label, flags in setups.items():
+        folder = workdir / f"sweep-{len(out)}"
+        log(f"sweep {runs} runs: {label}")
+        res = measure("command", "--", exe, "sweep", str(scenario), *flags, "--out", str(folder), "--fresh")
+        if res["returncode"] != 0:
+            raise RuntimeError(f"sweep failed ({label}):\n{res['stderr_tail']}")
+        table = pd.read_parquet(folder / "runs.parquet")
+        res["ok"] = int((table["status"] == "ok").sum())
+        res["mean_run_s"] = float(table["elapsed_s"].mean())
+        res["runs_per_min"] = 60.0 * runs / res["wall_s"]
+        res["flags"] = " ".join(flags)
+        tables[label] = table.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
+        out[label] = res
+        shutil.rmtree(folder, ignore_errors=True)
+    first = next(iter(tables.values()))
+    identical = all(first.equals(t) for t in tables.values())
+    walls = [r["wall_s"] for r in out.values()]
+    return {
+        "runs": runs,
+        "scenario": str(scenario.relative_to(HERE.parent))
+        if runs == 200
+        else f"benchmarks/sweep_throughput.yaml with {runs} replicates",
+        "executors": out,
+        "speedup_2_workers": walls[0] / walls[1],
+        "dask_vs_pool": walls[2] / walls[1] - 1.0,
+        "identical": identical,
+    }
+
+
+def leak_slope(samples: list[list[float]], runs: int) -> tuple[float, float, float]:
+    """(MB per 100 runs fitted over runs 10 %..end of the sweep, RSS at 10 %, RSS at the last
+    in-sweep sample); the consolidation at the end reads every table and is excluded."""
+    pts = np.array([(d, r) for d, r in samples if 0.1 * runs <= d < runs], dtype=float)
+    if len(pts) < 3:
+        pts = np.array(samples, dtype=float)
+    slope = float(np.polyfit(pts[:, 0], pts[:, 1], 1)[0]) * 100.0
+    return slope, float(pts[0, 1]), float(pts[-1, 1])
+
+
+# --- report ---------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "**yes**" if ok else "**no**"
+
+
+def render(res: dict, quick: bool) -> str:
+    env = res["env"]
+    lines = [BEGIN, ""]
+    title = "Latest figures" + (" (quick smoke run: smaller sizes, not for the targets)" if quick else "")
+    lines += [
+        f"## {title}",
+        "",
+        f"Command: `{env['command']}` — {env['date']}, commit `{env['commit']}`"
+        + (" (model/ had uncommitted changes)" if env["dirty_model"] else "")
+        + ("" if env["smegrowth"] == "this checkout" else f", smegrowth imported from `{env['smegrowth']}`")
+        + ".  ",
+        f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB, {env['os']}; "
+        f"load average {env['load_average']:.1f} at the start (shared, noisy: compare ratios within "
+        f"one run).  ",
+        f"Python {env['python']}, numpy {env['numpy']}, Mesa {env['mesa']}, pandas {env['pandas']}, "
+        f"dask/distributed {env['dask']}.",
+        "",
+    ]
+
+    rows = []
+    if "baseline" in res:
+        b = res["baseline"]
+        rows.append(
+            (
+                "full-scale 40-quarter run incl. construction, median",
+                f"≤ {TARGETS['full_run_s']:.0f} s",
+                f"{b['total_s']:.2f} s",
+                b["total_s"] <= TARGETS["full_run_s"],
+            )
+        )
+        rows.append(
+            (
+                "peak memory of that run",
+                "≤ 1 GB",
+                f"{b['peak_rss_max_mb']:.0f} MB",
+                b["peak_rss_max_mb"] <= TARGETS["peak_mb"],
+            )
+        )
+    if "reference" in res:
+        r = res["reference"]
+        rows.append(
+            (
+                f"speed vs the per-agent reference (scale {r['scale']:g}, per quarter)",
+                f"≥ {TARGETS['reference_ratio']:.0f}×",
+                f"{r['ratio']:.0f}×",
+                r["ratio"] >= TARGETS["reference_ratio"],
+            )
+        )
+    if "scaling" in res:
+        s = res["scaling"]
+        rows.append(
+            (
+                f"cost per firm-quarter, max/min over scales {s['scales'][0]:g}–{s['scales'][-1]:g}",
+                f"≤ {TARGETS['flatness']}",
+                f"{s['flatness']:.2f}",
+                s["flatness"] <= TARGETS["flatness"],
+            )
+        )
+    if "sweep" in res:
+        w = res["sweep"]
+        rows.append(
+            (
+                f"sweep throughput, 2 workers / 1 ({w['runs']} runs)",
+                f"≥ {TARGETS['two_workers']}×",
+                f"{w['speedup_2_workers']:.2f}×",
+                w["speedup_2_workers"] >= TARGETS["two_workers"],
+            )
+        )
+        rows.append(
+            (
+                "Dask LocalCluster wall time vs the process pool",
+                "within 20 %",
+                f"{100 * w['dask_vs_pool']:+.0f} %",
+                w["dask_vs_pool"] <= TARGETS["dask_gap"],
+            )
+        )
+    if "memory" in res:
+        m = res["memory"]
+        rows.append(
+            (
+                f"RSS growth over a {m['runs']}-run sweep in one worker",
+                f"none (< {TARGETS['leak_mb_per_100_runs']:.0f} MB / 100 runs)",
+                f"{m['slope_mb_per_100']:+.1f} MB / 100 runs",
+                m["slope_mb_per_100"] < TARGETS["leak_mb_per_100_runs"],
+            )
+        )
+    lines += ["### Against the targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {verdict(d)} |" for a, b, c, d in rows]
+    lines.append("")
+
+    if "baseline" in res:
+        b = res["baseline"]
+        lines += [
+            "### a. Full-scale baseline, 40 quarters",
+            "",
+            f"`EnterpriseModel(scale=1.0, rng=7).run(40)` in a fresh process per repeat ({b['repeats']} "
+            f"repeats, medians); firms {b['firms_start']:,} at the start, {b['firms_end']:,} active and "
+            f"{b['rows_end']:,} rows at the end; all outcomes finite: {b['finite']}.",
+            "",
+            "| construction | 40 quarters | total | total, each repeat | per firm-quarter | peak RSS "
+            "| RSS after `import smegrowth` |",
+            "|---|---|---|---|---|---|---|",
+            f"| {b['construct_s']:.2f} s | {b['step_s']:.2f} s | {b['total_s']:.2f} s | "
+            f"{', '.join(f'{t:.2f}' for t in b['total_s_all'])} s | {b['us_per_firm_quarter']:.2f} µs | "
+            f"{b['peak_rss_mb']:.0f} MB (max {b['peak_rss_max_mb']:.0f}) | {b['rss_after_import_mb']:.0f} MB |",
+            "",
+        ]
+    if "scaling" in res:
+        s = res["scaling"]
+        lines += [
+            "### b. Scaling with population",
+            "",
+            f"40 quarters, seed 7, median of {s['repeats']} fresh processes per scale. Cost per firm-quarter ="
+            " stepping time / (mean active firms × quarters).",
+            "",
+            "| scale | firms at start | mean active | construction | stepping | per firm-quarter | relative "
+            "| peak RSS |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        base = min(p["us_per_firm_quarter"] for p in s["points"])
+        for p in s["points"]:
+            lines.append(
+                f"| {p['scale']:g} | {p['firms_start']:,} | {p['mean_active']:,.0f} | {p['construct_s']:.2f} s | "
+                f"{p['step_s']:.2f} s | {p['us_per_firm_quarter']:.2f} µs | "
+                f"{p['us_per_firm_quarter'] / base:.2f} | {p['peak_rss_max_mb']:.0f} MB |"
+            )
+        lines.append("")
+    if "reference" in res:
+        r = res["reference"]
+        lines += [
+            "### c. Per-agent reference",
+            "",
+            f"`benchmarks/reference_model.py`: the same core rules with one Python method per firm and stage "
+            f"(`agents.shuffle_do`), started from the same population (scale {r['scale']:g}, seed {r['seed']}), "
+            f"{r['quarters']} quarters each. Vectorised: median of {r['repeats']}.",
+            "",
+            "| model | time per quarter | per firm-quarter | ratio |",
+            "|---|---|---|---|",
+            f"| per-agent reference (core rules) | {r['reference_step_s'] / r['quarters']:.2f} s | "
+            f"{r['reference_us_per_firm_quarter']:.1f} µs | 1 |",
+            "| `EnterpriseModel`, core rules only (`CORE_ONLY`) | "
+            f"{r['vectorised_core_step_s'] / r['quarters']:.3f} s | "
+            f"{1e6 * r['vectorised_core_step_s'] / r['vectorised_firm_quarters']:.2f} µs | {r['ratio_core']:.0f}× |",
+            f"| `EnterpriseModel`, all stages (default) | {r['vectorised_step_s'] / r['quarters']:.3f} s | "
+            f"{r['vectorised_us_per_firm_quarter']:.2f} µs | {r['ratio']:.0f}× |",
+            "",
+            f"Building the reference's {r['reference_firm_quarters'] / r['quarters']:,.0f} agents from the "
+            f"population took {r['reference_construct_s']:.1f} s.",
+            "",
+        ]
+    if "agreement" in res:
+        a = res["agreement"]
+        lines += [
+            f"Agreement of key outcomes, {a['seeds']} seeds, scale {a['scale']:g}, {a['quarters']} quarters, "
+            "both models with `CORE_ONLY` (z = difference of means in combined standard errors; KS = "
+            "two-sample Kolmogorov-Smirnov p-value; `tests/test_reference.py` checks the same at smaller "
+            "size, plus firm-by-firm equality to 1e-9 with the random draws switched off):",
+            "",
+            "| outcome | reference mean (sd) | vectorised mean (sd) | z | KS p |",
+            "|---|---|---|---|---|",
+        ]
+        for row in a["table"]:
+            lines.append(
+                f"| {row['outcome'].replace('_', ' ')} | {row['reference_mean']:.4g} ({row['reference_sd']:.2g}) | "
+                f"{row['vectorised_mean']:.4g} ({row['vectorised_sd']:.2g}) | {row['z']:+.2f} | {row['ks_p']:.2f} |"
+            )
+        lines.append("")
+    if "sweep" in res:
+        w = res["sweep"]
+        lines += [
+            "### d. Sweep throughput",
+            "",
+            f"{w['runs']} replicates of the baseline at scale 0.1, 24 quarters ({w['scenario']}), through "
+            "`smegrowth sweep FILE <flags> --out DIR --fresh`; wall time from start to exit (start-up, "
+            "workers and consolidation included); peak RSS of the largest single process.",
+            "",
+            "| executor | wall time | runs per minute | mean time per run in the worker | peak RSS | runs ok |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, e in w["executors"].items():
+            lines.append(
+                f"| {label} | {e['wall_s']:.1f} s | {e['runs_per_min']:.0f} | {e['mean_run_s']:.2f} s | "
+                f"{e['peak_rss_mb']:.0f} MB | {e['ok']} |"
+            )
+        lines += [
+            "",
+            f"2 workers: {w['speedup_2_workers']:.2f}× the throughput of 1. Dask: "
+            f"{100 * w['dask_vs_pool']:+.0f} % wall time against the pool. The three runs tables are "
+            f"{'identical' if w['identical'] else '**not identical**'} (after dropping `elapsed_s`).",
+            "",
+        ]
+    if "memory" in res:
+        m = res["memory"]
+        pts = m["samples"]
+        marks = [int(m["runs"] * f) for f in (0.1, 0.25, 0.5, 0.75)] + [m["runs"] - 1]
+        picked = []
+        for mark in marks:
+            cand = [r for d, r in pts if d >= mark]
+            picked.append(f"{mark}: {cand[0]:.0f} MB" if cand else f"{mark}: -")
+        lines += [
+            "### e. Memory across a long sweep in one worker",
+            "",
+            f"{m['runs']} runs at scale {m['scale']:g} ({m['quarters']} quarters) through `smegrowth.api.sweep(..., "
+            "workers=1)` (what `--workers 1` runs), RSS of that process sampled from a thread every 0.5 s with "
+            f"the number of runs finished; {m['ok']} runs ok in {m['elapsed_s']:.0f} s.",
+            "",
+            f"- RSS before the sweep {m['rss_before_mb']:.0f} MB; after n runs — {'; '.join(picked)}; peak "
+            f"{m['peak_rss_mb']:.0f} MB (including the final consolidation of all tables).",
+            f"- Fitted growth from run {int(0.1 * m['runs'])} to the end: "
+            f"**{m['slope_mb_per_100']:+.1f} MB per 100 runs** "
+            f"({m['rss_from_mb']:.0f} → {m['rss_to_mb']:.0f} MB).",
+            f"- For scale: the same loop without `release` (Mesa #3179 keeps every model alive) grows "
+            f"{m['leak_slope_mb_per_100']:+.0f} MB per 100 runs ({m['leak_runs']} runs).",
+            "",
+        ]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_readme(block: str) -> None:
+    text = README.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + block + tail
+    else:
+        anchor = "\n## "
+        i = text.find(anchor)
+        text = text + "\n" + block + "\n" if i < 0 else text[: i + 1] + block + "\n\n" + text[i + 1 :]
+    README.write_text(text)
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke run (~2 min) with smaller sizes; prints only")
+    ap.add_argument("--only", default="a,b,c,d,e", help="comma-separated sections to run (default: all)")
+    ap.add_argument(
+        "--readme",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the figures into benchmarks/README.md (default: yes for the full set)",
+    )
+    ap.add_argument("--json", type=Path, help="also write all measurements to this JSON file")
+    args = ap.parse_args()
+    cfg = QUICK if args.quick else FULL
+    only = set(args.only.split(","))
+    command = (
+        "python benchmarks/run_all.py"
+        + (" --quick" if args.quick else "")
+        + (f" --only {args.only}" if only != set("abcde") else "")
+    )
+    res: dict = {"env": environment(command), "quick": args.quick}
+    log(f"benchmarks ({'quick' if args.quick else 'full'}): sections {sorted(only)}")
+
+    baseline_runs: list[dict] = []
+    if "a" in only or "b" in only:
+        b = cfg["baseline"]
+        baseline_runs = run_models(b["scale"], b["quarters"], b["seed"], b["repeats"])
+        res["baseline"] = summarise_models(baseline_runs)
+    if "b" in only:
+        s, b = cfg["scaling"], cfg["baseline"]
+        points = []
+        for scale in s["scales"]:
+            if scale == b["scale"] and s["quarters"] == b["quarters"] and s["repeats"] <= len(baseline_runs):
+                runs = baseline_runs  # same configuration as section a: reuse its runs
+            else:
+                runs = run_models(scale, s["quarters"], b["seed"], s["repeats"])
+            points.append({"scale": scale, **summarise_models(runs)})
+        costs = [p["us_per_firm_quarter"] for p in points]
+        res["scaling"] = {
+            "scales": s["scales"],
+            "repeats": s["repeats"],
+            "points": points,
+            "flatness": max(costs) / min(costs),
+        }
+    if "a" not in only:
+        res.pop("baseline", None)
+    if "c" in only:
+        r = cfg["reference"]
+        log(f"per-agent reference at scale {r['scale']}, {r['quarters']} quarters")
+        res["reference"] = measure(
+            "reference",
+            "--scale",
+            str(r["scale"]),
+            "--quarters",
+            str(r["quarters"]),
+            "--seed",
+            "7",
+            "--repeats",
+            str(r["repeats"]),
+        )
+        res["reference"]["repeats"] = r["repeats"]
+        g = cfg["agreement"]
+        log(f"agreement over {g['seeds']} seeds at scale {g['scale']}")
+        res["agreement"] = measure(
+            "agreement", "--scale", str(g["scale"]), "--quarters", str(g["quarters"]), "--seeds", str(g["seeds"])
+        )
+    with tempfile.TemporaryDirectory(prefix="smegrowth-bench-") as tmp:
+        work = Path(tmp)
+        if "d" in only:
+            res["sweep"] = section_sweeps(cfg["sweep"]["runs"], work)
+        if "e" in only:
+            m = cfg["memory"]
+            log(f"memory: {m['runs']} runs at scale {m['scale']} in one worker")
+            mem = measure(
+                "memory",
+                "--runs",
+                str(m["runs"]),
+                "--scale",
+                str(m["scale"]),
+                "--quarters",
+                str(m["quarters"]),
+                "--folder",
+                str(work / "memory"),
+            )
+            mem["slope_mb_per_100"], mem["rss_from_mb"], mem["rss_to_mb"] = leak_slope(mem["samples"], m["runs"])
+            log(f"memory: the same loop without release, {m['leak_runs']} runs")
+            leak = measure(
+                "leak", "--runs", str(m["leak_runs"]), "--scale", str(m["scale"]), "--quarters", str(m["quarters"])
+            )
+            pts = np.array(leak["samples"], dtype=float)
+            mem["leak_slope_mb_per_100"] = float(np.polyfit(pts[1:, 0], pts[1:, 1], 1)[0]) * 100.0
+            mem["leak_runs"] = m["leak_runs"]
+            res["memory"] = mem
+
+    block = render(res, args.quick)
+    print(block)
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1, default=str))
+    write = args.readme if args.readme is not None else not args.quick
+    if write:
+        write_readme(block)
+        log(f"figures written to {README}")
+
+
+if __name__ == "__main__":
+    main()
