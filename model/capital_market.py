@@ -79,7 +79,7 @@ class CapitalMarket(mesa.Agent):
         self.window = p.ipo_capacity_persistence * self.window + p.ipo_capacity_volatility * rng.standard_normal()
         expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
         expected += model.incentives.ipo_capacity_extra
-        rows = np.flatnonzero(st.active())
+        rows = st.active_rows()
         unicorn = st.kind[rows] == Kind.UNICORN
         eligible = ~unicorn & (st.annual_revenue[rows] >= p.min_revenue) & (st.annual_profit[rows] > 0)
         candidates = rows[eligible]
@@ -107,7 +107,7 @@ class CapitalMarket(mesa.Agent):
     def acquisitions(self, model: EnterpriseModel) -> np.ndarray:
         """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
         st, p = model.state, model.params.listing
-        rows = np.flatnonzero(st.active())
+        rows = st.active_rows()
         annual = np.select(
             [st.kind[rows] == Kind.UNICORN, st.kind[rows] == Kind.LITTLE_GIANT],
             [p.ma_rate_unicorn, p.ma_rate_little_giant],

@@ -91,7 +91,7 @@ class Demography:
         st.annual_revenue[rows] = annual
         st.revenue_lag4[rows] = annual / 1.2
         st.revenue_lag8[rows] = annual / 1.44
-        act = st.active()
+        act = st.active().copy()
         act[rows] = False
         sector_mean = np.bincount(st.sector[act], weights=st.productivity[act], minlength=len(sectors)) / np.maximum(
             np.bincount(st.sector[act], minlength=len(sectors)), 1

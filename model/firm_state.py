@@ -78,6 +78,8 @@ class FirmState:
 
     def __init__(self, capacity: int) -> None:
         self.n = 0
+        self._active: np.ndarray | None = None
+        self._active_rows: np.ndarray | None = None
         self._capacity = max(16, capacity)
         self._data: dict[str, np.ndarray] = {
             name: np.full(self._capacity, init, dtype=dtype) for name, (dtype, init, _) in COLUMNS.items()
@@ -108,15 +110,34 @@ class FirmState:
             self._capacity = new_cap
         rows = np.arange(self.n, needed)
         self.n = needed
+        self._active = None
         return rows
 
     def active(self) -> np.ndarray:
-        """Boolean mask of firms still in the growth population."""
-        return self.status == Status.ACTIVE
+        """Boolean mask of firms still in the growth population (cached; read it, don't write it)."""
+        if self._active is None or self._active.size != self.n:
+            self._active = self.status == Status.ACTIVE
+            self._active.flags.writeable = False
+            self._active_rows = None
+        return self._active
+
+    def active_rows(self) -> np.ndarray:
+        """Indices of active firms (cached; read it, don't write it)."""
+        mask = self.active()
+        if self._active_rows is None:
+            self._active_rows = np.flatnonzero(mask)
+            self._active_rows.flags.writeable = False
+        return self._active_rows
+
+    def set_status(self, rows: np.ndarray, status: Status) -> None:
+        """Change the status of ``rows``; the only way status should change, so caches stay right."""
+        self._data["status"][rows] = status
+        self._active = None
 
     def rows_of(self, kind: Kind) -> np.ndarray:
         """Indices of active firms of one kind."""
-        return np.flatnonzero((self.status == Status.ACTIVE) & (self.kind == kind))
+        rows = self.active_rows()
+        return rows[self.kind[rows] == kind]
 
     def assets(self) -> np.ndarray:
         """Total assets (cash, if positive, plus capital), m yuan."""

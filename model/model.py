@@ -243,7 +243,7 @@ class EnterpriseModel(mesa.Model):
             if shortfall.any():
                 self.accounts.firms_receive(rows, shortfall, "investors", "owners settle debts", EQUITY)
             self.accounts.repay(rows, st.debt[rows].copy(), "repaid on exit")
-        st.status[rows] = status
+        st.set_status(rows, status)
         st.left[rows] = self.quarter
         self._drop_handles(rows)
 
@@ -286,7 +286,7 @@ class EnterpriseModel(mesa.Model):
         # 3. production
         self.production.step(self)
         # 4. plans, by kind, through the kinds' hooks
-        rows = np.flatnonzero(st.active())
+        rows = st.active_rows()
         rd, digital, renewal, expansion = (np.zeros(rows.size) for _ in range(4))
         kinds = st.kind[rows]
         for kind, cls in self.kind_classes.items():

@@ -34,7 +34,7 @@ class Production:
 
     def step(self, model: EnterpriseModel) -> None:
         st, p = model.state, model.params.production
-        rows = np.flatnonzero(st.active())
+        rows = st.active_rows()
         sec = st.sector[rows]
         eff = self.efficiency(model, rows)
         n_sec = len(model.sector_keys)
