@@ -95,21 +95,36 @@ class Accounts:
         self._firm_flow(rows, np.asarray(amounts, dtype=float), source, label, category)
 
     def _firm_flow(self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str) -> None:
+        self.firm_flows(rows, [(inflow, other, label, category)])
+
+    def firm_flows(self, rows: np.ndarray, flows: list[tuple[np.ndarray, str, str, str]]) -> None:
+        """Book several payments of firms ``rows`` at once: each ``(inflow, other account, label,
+        category)``, inflow positive when the firm receives. One pass over the firm arrays."""
         st = self.model.state
         self._grow()
-        inflow = np.broadcast_to(inflow, rows.shape)
-        st._data["cash"][rows] += inflow
-        total = float(inflow.sum())
-        if other == "banks":
-            self.bank_reserves -= self._by_bank(rows, inflow)
-        else:
-            self.balance[other] -= total
-        key = (other, "firms", label) if total >= 0 else ("firms", other, label)
-        self.flows[key] += abs(total)
-        if category == INCOME:
-            self._income[rows] += inflow
-        elif category == EQUITY:
-            self._equity[rows] += inflow
+        net = np.zeros(rows.size)
+        income = equity = from_banks = None
+        for inflow, other, label, category in flows:
+            inflow = np.broadcast_to(np.asarray(inflow, dtype=float), rows.shape)
+            net += inflow
+            total = float(inflow.sum())
+            if other == "banks":
+                from_banks = inflow if from_banks is None else from_banks + inflow
+            else:
+                self.balance[other] -= total
+            key = (other, "firms", label) if total >= 0 else ("firms", other, label)
+            self.flows[key] += abs(total)
+            if category == INCOME:
+                income = inflow if income is None else income + inflow
+            elif category == EQUITY:
+                equity = inflow if equity is None else equity + inflow
+        st._data["cash"][rows] += net
+        if from_banks is not None:
+            self.bank_reserves -= self._by_bank(rows, from_banks)
+        if income is not None:
+            self._income[rows] += income
+        if equity is not None:
+            self._equity[rows] += equity
 
     def _by_bank(self, rows: np.ndarray, amounts: np.ndarray) -> np.ndarray:
         """Sum ``amounts`` of firms ``rows`` by their bank."""
@@ -141,6 +156,21 @@ class Accounts:
         st._data["debt"][rows] -= amounts
         self.bank_loans -= self._by_bank(rows, amounts)
 
+    def bank_services(self, rows: np.ndarray, loans: np.ndarray, interest: np.ndarray, principal: np.ndarray) -> None:
+        """New loans, interest and principal of firms ``rows`` with their banks, in one pass."""
+        st = self.model.state
+        self.firm_flows(
+            rows,
+            [
+                (loans, "banks", "loans", FINANCE),
+                (-interest, "banks", "interest", INCOME),
+                (-principal, "banks", "repayment", FINANCE),
+            ],
+        )
+        st._data["debt"][rows] += loans - principal
+        self.bank_loans += self._by_bank(rows, loans - principal)
+        self.bank_equity += self._by_bank(rows, interest)
+
     def write_off(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""
         st = self.model.state
@@ -149,11 +179,6 @@ class Accounts:
         self.bank_equity -= self._by_bank(rows, amounts)
         self._grow()
         self._income[rows] += amounts  # debt forgiven raises the firm's net worth
-
-    def pay_interest(self, rows: np.ndarray, amounts: np.ndarray) -> None:
-        """Firms pay interest to their banks: an expense to them, income (equity) to the banks."""
-        self.firms_pay(rows, amounts, "banks", "interest", INCOME)
-        self.bank_equity += self._by_bank(rows, amounts)
 
     def bank_pays(self, bank: int, amount: float, sink: str, label: str) -> None:
         """Bank ``bank`` pays an expense (funding cost, refinancing interest) to ``sink``."""

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from .accounts import INCOME
+
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
@@ -137,13 +139,9 @@ class CreditMarket:
         project_rate = np.where(np.isnan(inc.project_rate[rows]), rate, inc.project_rate[rows])
         new_interest = (granted - project) * rate + project * project_rate
         if granted.any():
-            acc.lend(rows, granted)
-            total_debt = st.debt[rows]
-            blended = (debt * st.loan_rate[rows] + new_interest) / np.maximum(total_debt, 1e-12)
+            blended = (debt * st.loan_rate[rows] + new_interest) / np.maximum(debt + granted, 1e-12)
             st.loan_rate[rows] = np.where(granted > 0, blended, st.loan_rate[rows])
-
-        acc.pay_interest(rows, interest)
-        acc.repay(rows, principal)
+        acc.bank_services(rows, granted, interest, principal)
 
         spendable = np.maximum(st.cash[rows], 0.0)
         rd_paid = np.minimum(rd, spendable)
@@ -153,8 +151,9 @@ class CreditMarket:
         renewal_paid = np.minimum(renewal, spendable)
         spendable -= renewal_paid
         expansion_paid = np.minimum(expansion, spendable)
-        acc.firms_pay(rows, rd_paid, "economy", "R&D")
-        acc.firms_pay(rows, digital_paid, "economy", "digital transformation")
+        acc.firm_flows(
+            rows, [(-rd_paid, "economy", "R&D", INCOME), (-digital_paid, "economy", "digital transformation", INCOME)]
+        )
 
         self.applications = int(applied.sum())
         self.approvals = int((granted > 0).sum())

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .accounts import INCOME
+
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
@@ -53,5 +55,6 @@ class Production:
         self.costs[rows] = costs
         self.operating_surplus = np.zeros(st.n)
         self.operating_surplus[rows] = rev - costs
-        model.accounts.firms_receive(rows, rev, "economy", "sales")
-        model.accounts.firms_pay(rows, costs, "economy", "inputs, wages, overheads")
+        model.accounts.firm_flows(
+            rows, [(rev, "economy", "sales", INCOME), (-costs, "economy", "inputs, wages, overheads", INCOME)]
+        )
