@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from .levers.base import LEVERS, Lever, LeverError, make_lever
 from .outcomes import OUTCOME_DESCRIPTIONS
 from .parameters import ParameterError, Parameters
+from .population import counts as population_counts
 
 MAX_FILE_BYTES = 1_000_000
 """Largest scenario file read (bytes); scenario files are a few kilobytes."""
@@ -53,6 +54,9 @@ MAX_NODES = 100_000
 """Most YAML nodes a file may expand to once aliases are followed (stops alias bombs)."""
 MAX_RUNS = 200_000
 """Most runs a sweep may plan (stops a typo such as ``samples: 1000000`` from filling a disk)."""
+MAX_FIRMS = 5_000_000
+"""Most firms a run may start with (population x scale); the national population is ~141,000, so
+this allows scale 10 and stops a typo such as ``population.srdi_firms: 1410000000``."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 """Scenario and policy names become folder and file names: letters, digits, '_' and '-'."""
 LEVER_AXIS_PREFIX = "levers."
@@ -435,6 +439,7 @@ class Scenario(_Strict):
                 raise self.error(
                     ("imports", i), f"cannot import '{module}': {type(exc).__name__}: {exc}"
                 ) from None
+        _check_finite(self)
         for name, settings in self.levers.items():
             _check_lever(self, ("levers", name), name, settings or {})
         _check_parameters(self, ("parameters",), flatten(self.parameters))
@@ -447,6 +452,7 @@ class Scenario(_Strict):
                 )
         if self.design is not None:
             _check_design(self, self.design)
+        _check_population(self)
 
     # --- resolved views used by the runner -------------------------------------------------------
     def policies(self) -> dict[str, ResolvedPolicy]:
@@ -639,6 +645,67 @@ def _check_lever(
         make_lever(name, dict(settings))
     except LeverError as exc:
         raise scenario.error(path, str(exc)) from None
+
+
+def _non_finite(value: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], float] | None:
+    """The key path and value of the first NaN or infinite number in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _non_finite(item, (*path, key))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _non_finite(item, (*path, i))
+            if found:
+                return found
+    return None
+
+
+def _check_finite(scenario: Scenario) -> None:
+    """Refuse NaN and infinite numbers (YAML ``.nan``, ``.inf``) in levers, parameters and the
+    design: no behavioural parameter or lever setting is meaningful at infinity, and a NaN would
+    only surface quarters later as a crash or a table of NaNs."""
+    trees: list[tuple[tuple[Any, ...], Any]] = [
+        (("levers",), scenario.levers),
+        (("parameters",), scenario.parameters),
+    ]
+    if scenario.design is not None:
+        for name, policy in scenario.design.policies.items():
+            trees.append((("design", "policies", name, "levers"), policy.levers))
+            trees.append((("design", "policies", name, "parameters"), policy.parameters))
+        trees.append((("design", "uncertainties"), scenario.design.uncertainties))
+    for path, tree in trees:
+        found = _non_finite(tree, path)
+        if found:
+            raise scenario.error(found[0], f"must be a finite number, got {found[1]}")
+
+
+def _check_population(scenario: Scenario) -> None:
+    """Refuse a ``scale`` (or population override) that would simulate no firms at all, or more
+    than :data:`MAX_FIRMS`."""
+    for policy in scenario.policies().values():
+        params = Parameters().override(policy.parameters) if policy.parameters else Parameters()
+        firms = sum(population_counts(params, scenario.scale).values())
+        if firms > MAX_FIRMS:
+            raise scenario.error(
+                ("scale",),
+                f"scale {scenario.scale:g} x population.srdi_firms "
+                f"{params.population.srdi_firms:,} would simulate {firms:,} firms, more than the "
+                f"{MAX_FIRMS:,} allowed",
+            )
+        if firms == 0:
+            srdi = params.population.srdi_firms
+            hint = (f"; the smallest useful scale is about {0.5 / srdi:.1g}" if srdi > 0
+                    else "; population.srdi_firms is 0")
+            raise scenario.error(
+                ("scale",),
+                f"scale {scenario.scale:g} simulates no firms at all"
+                + (f" (policy '{policy.name}')" if scenario.design and scenario.design.policies
+                   else "") + hint,
+            )
 
 
 def _check_parameters(scenario: Scenario, path: tuple[Any, ...], overrides: dict[str, Any]) -> None:
