@@ -10,7 +10,10 @@ numbers; see :mod:`smegrowth.seeds`).
 :class:`RunResult` with the error's type, message and traceback, so a sweep goes on. After each run
 the Mesa model is taken apart (``remove_all_agents``) and garbage-collected: Mesa 3.3 keeps models
 alive through agent references (mesa issue #3179), and a worker that runs thousands of models
-must not grow.
+must not grow. A full collection walks every object in the process (~0.05-0.1 s with pandas,
+pyarrow and scipy loaded), which would triple the cost of a small run, so runs shorter than
+:data:`FULL_GC_AFTER` collect the young generations only (measured: memory stays flat over 150
+runs either way).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from .seeds import replicate_seeds
 
 META_COLUMNS = ["run_id", "policy", "sample", "replicate", "seed"]
 """Columns identifying a run, first in every results table."""
+FULL_GC_AFTER = 1.0
+"""Seconds: after a run at least this long, collect all generations (else the young ones)."""
 TIMING_COLUMNS = ["elapsed_s", "config_hash"]
 """Columns at the end of the runs table that describe how a run was made, not what it found."""
 
@@ -243,7 +248,10 @@ def execute(spec: RunSpec) -> RunResult:
         if model is not None:
             release(model)
         del model
-        gc.collect()
+        if time.perf_counter() - start >= FULL_GC_AFTER:
+            gc.collect()
+        else:
+            gc.collect(1)
     if spec.outcomes is not None:
         wanted = set(spec.outcomes)
         ts = ts[[c for c in ts.columns if c in ("quarter", "step") or _keep(c, wanted)]]
