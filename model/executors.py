@@ -3,7 +3,10 @@
 Every executor maps :func:`smegrowth.runner.run_one` over run specs and yields results as they
 finish, in any order. A run's outcome depends only on its spec (its seed included), so all three
 give identical results. Infrastructure failures (a worker process that dies, a lost Dask worker)
-come back as failed runs, to be retried when the sweep is resumed.
+do not stop the sweep: the process pool starts new workers and makes the runs that were in flight
+again, one at a time, so that a run that kills its worker twice (out of memory, a crash in native
+code) is recorded as failed without taking innocent runs with it; Dask reschedules work on its
+own. Runs that still fail are retried when the sweep is resumed.
 
 * :class:`InProcess` - one run after another here; used for ``--workers 1`` and single runs.
 * :class:`ProcessPool` - ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start
@@ -14,13 +17,17 @@ come back as failed runs, to be retried when the sweep is resumed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .runner import RunResult, RunSpec
@@ -32,6 +39,14 @@ class ExecutorError(RuntimeError):
     """An executor that cannot start (bad worker count, unreachable scheduler)."""
 
 
+class WorkerDiedError(RuntimeError):
+    """The worker process making a run died (killed, out of memory, a crash in native code)."""
+
+
+MAX_WORKER_DEATHS = 2
+"""A run whose worker process died this many times (the last time alone) is recorded as failed."""
+
+
 class Executor:
     """Base class: runs specs and yields their results as they complete."""
 
@@ -41,7 +56,11 @@ class Executor:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Release workers and connections."""
+        """Release workers and connections (letting runs in progress finish)."""
+
+    def abort(self) -> None:
+        """Stop at once (after Ctrl-C or an error): drop runs in progress, release workers."""
+        self.close()
 
     def __enter__(self) -> Executor:
         return self
@@ -60,8 +79,27 @@ class InProcess(Executor):
             yield fn(spec)
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: exit when the sweep process dies (even by SIGKILL) instead of idling."""
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while worker processes may be started: they inherit the mask,
+    so a Ctrl-C that reaches them while they are still importing cannot print a traceback (the
+    sweep process still gets it, through another thread)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_init(parent: int) -> None:
+    """Worker initializer: leave Ctrl-C to the sweep process (which stops the workers itself, so a
+    terminal's Ctrl-C does not print a traceback from every worker), and exit when the sweep
+    process dies (even by SIGKILL) instead of idling."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:
@@ -80,25 +118,87 @@ class ProcessPool(Executor):
             raise ExecutorError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
         self.description = f"process pool ({workers} workers)"
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_exit_with_parent, initargs=(os.getpid(),),
+        self.restarts = 0
+        """How many times the pool was replaced after a worker process died."""
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init, initargs=(os.getpid(),),
         )
 
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._new_pool()
+        self.restarts += 1
+
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
-        futures: dict[Future[RunResult], RunSpec] = {self._pool.submit(fn, s): s for s in specs}
+        """Keep ``2 x workers`` runs in flight (so a dying worker takes few runs with it); when
+        one dies, start a new pool and make the runs that were in flight again, one at a time.
+        """
+        todo: deque[RunSpec] = deque(specs)
+        suspects: deque[RunSpec] = deque()
+        deaths: dict[str, int] = {}
+        inflight: dict[Future[RunResult], RunSpec] = {}
+        restarts = 0
         try:
-            for future in as_completed(futures):
-                spec = futures.pop(future)
-                try:
-                    yield future.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its run, not the sweep
-                    yield RunResult.failure(spec, exc)
+            while todo or suspects or inflight:
+                queue, limit = (suspects, 1) if suspects else (todo, 2 * self.workers)
+                while queue and len(inflight) < limit:
+                    spec = queue.popleft()
+                    try:
+                        with _sigint_blocked():
+                            future = self._pool.submit(fn, spec)
+                        inflight[future] = spec
+                    except BrokenProcessPool:  # broke meanwhile: sorted out below
+                        queue.appendleft(spec)
+                        break
+                if not inflight:
+                    restarts += 1
+                    if restarts > 2 * len(specs) + 10:
+                        raise ExecutorError("worker processes keep dying as they start")
+                    self._restart()
+                    continue
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done
+                             if not f.cancelled())
+                if broken:
+                    done, _ = wait(inflight)  # every run in flight fails with the pool
+                alone = len(inflight) == 1
+                for future in done:
+                    spec = inflight.pop(future)
+                    exc = None if future.cancelled() else future.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        deaths[spec.run_id] = deaths.get(spec.run_id, 0) + 1
+                        if deaths[spec.run_id] >= MAX_WORKER_DEATHS and alone:
+                            yield RunResult.failure(spec, WorkerDiedError(
+                                f"the worker process making this run died {deaths[spec.run_id]} "
+                                "times (killed, or out of memory?)"))
+                        else:
+                            suspects.append(spec)
+                    elif exc is not None and not isinstance(exc, Exception):
+                        raise exc  # Ctrl-C reached the workers too: the sweep is interrupted
+                    elif exc is not None or future.cancelled():
+                        yield RunResult.failure(spec, exc or WorkerDiedError("run cancelled"))
+                    else:
+                        yield future.result()
+                if broken:
+                    self._restart()
         finally:
-            for future in futures:
+            for future in inflight:
                 future.cancel()
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
+        if terminate is not None:
+            terminate()
+        else:
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -164,16 +264,21 @@ class DaskExecutor(Executor):
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None,
-                  dask_local: bool = False) -> Executor:
+                  dask_local: bool = False, runs: int | None = None) -> Executor:
     """The executor for these options: Dask if asked, in-process for one worker, else a pool.
 
     ``workers`` defaults to the number of CPUs; with ``dask_local`` it is the local cluster's size.
+    With ``runs`` (the number of runs to make) no more local workers than runs are started.
     """
     if scheduler and dask_local:
         raise ExecutorError("give either --scheduler or --dask-local, not both")
     if workers is not None and workers < 1:
         raise ExecutorError(f"--workers must be at least 1, got {workers}")
-    if scheduler or dask_local:
-        return DaskExecutor(scheduler=scheduler, local_workers=workers)
     n = workers or os.cpu_count() or 1
+    if runs is not None:
+        n = max(1, min(n, runs))
+    if scheduler:
+        return DaskExecutor(scheduler=scheduler)
+    if dask_local:
+        return DaskExecutor(local_workers=n)
     return InProcess() if n == 1 else ProcessPool(n)
