@@ -10,24 +10,36 @@ Layout of ``results/<name>/`` (or ``--out DIR``)::
     snapshots/<run_id>.parquet per-firm table at the end of the run (``snapshots: true``)
     runs.parquet           all runs, one row each, in run-list order (written after the sweep)
     timeseries.parquet     all time series (written after the sweep)
-    .lock                  pid and host of the sweep writing here
+    corrupt/               run files found damaged (truncated, unreadable, another run's), kept
+                           for inspection; their runs are made again
+    .lock                  pid and host of the sweep writing here (held with ``flock``)
 
 Every file is written to a temporary name in its folder and then renamed (``os.replace``), so a
 run is either wholly on disk or absent; the summary row is written last and marks a run finished.
-Re-running the same sweep skips finished runs and retries failed ones. A scenario whose hash
+Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
+afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
+never read into the tables (Parquet files carry page checksums). A scenario whose hash
 differs from the manifest's is refused unless ``fresh`` is asked for, which empties the folder
 (only once the new scenario has validated, and only if the folder is a results folder).
+
+Only one sweep writes to a folder at a time: the ``.lock`` file is held with an exclusive
+``flock`` (released by the kernel however the process ends) and names its holder's pid and host
+for the message a second sweep gets.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +54,7 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 RUNS = "runs"
 SNAPSHOTS = "snapshots"
+CORRUPT = "corrupt"
 RUNS_TABLE = "runs.parquet"
 TIMESERIES_TABLE = "timeseries.parquet"
 FORMAT = 1
@@ -64,24 +77,87 @@ class StoreError(ValueError):
     """A results folder that cannot be used: locked, made from another scenario, not ours."""
 
 
+class StoreWriteError(StoreError):
+    """A results folder that cannot be written to (disk full, read-only, permissions)."""
+
+
+def _write_error(folder: Path, exc: OSError, done: int | None = None) -> StoreWriteError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    safe = (f"; the {done} run{'' if done == 1 else 's'} finished so far are safe" if done
+            else "")
+    fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "make it writable or choose another --out")
+    return StoreWriteError(f"cannot write to results folder {folder}: {reason}{safe}; {fix} and "
+                           "give the same command again to resume")
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def looks_whole(path: Path) -> bool:
+    """Whether ``path`` is a complete Parquet file: it starts and ends with ``PAR1`` and its
+    footer length fits (cheap: reads 12 bytes; catches truncated, empty and overwritten files)."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(-8, os.SEEK_END)
+            tail = handle.read(8)
+    except OSError:
+        return False
+    footer = int.from_bytes(tail[:4], "little")
+    return head == PARQUET_MAGIC and tail[4:] == PARQUET_MAGIC and 0 < footer <= size - 12
+
+
 def now() -> str:
     """The current time, UTC, ISO 8601 to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, flush it to disk, rename it over."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for a few instructions (they take effect on leaving), so that
+    a temporary file is never created or removed without our knowing its name."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in STOP_SIGNALS}
     try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        for s in caught:
+            signal.raise_signal(s)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, flush it to disk, rename it over.
+
+    An interrupt or error at any point leaves ``path`` as it was and no temporary file behind.
+    """
+    tmp: Path | None = None
+    try:
+        with _signals_deferred():
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            tmp = Path(name)
+            os.close(fd)
         os.chmod(tmp, FILE_MODE)
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with _signals_deferred():
+                tmp.unlink(missing_ok=True)
         raise
 
 
@@ -92,8 +168,9 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` to Parquet, atomically."""
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    """Write ``frame`` to Parquet with page checksums (so damage is detected on reading),
+    atomically."""
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_page_checksum=True))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -109,6 +186,20 @@ def _pid_alive(pid: int) -> bool:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _read_fd(fd: int) -> str:
+    try:
+        return os.pread(fd, 200, 0).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -127,7 +218,13 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 
 def _is_empty(folder: Path) -> bool:
-    return all(p.name == LOCK or p.name.endswith(".tmp") for p in folder.iterdir())
+    """Nothing but a lock, temporary files, or an empty ``runs/`` left by a start that failed."""
+    def ignorable(p: Path) -> bool:
+        if p.name == LOCK or p.name.endswith(".tmp"):
+            return True
+        return p.name == RUNS and p.is_dir() and not p.is_symlink() and _is_empty(p)
+
+    return all(ignorable(p) for p in folder.iterdir())
 
 
 def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[str, Any] | None:
@@ -166,6 +263,9 @@ class ResultsStore:
         self.runs_dir = folder / RUNS
         self.snapshots_dir = folder / SNAPSHOTS
         self._locked = False
+        self._lock_fd = -1
+        self.quarantined: list[str] = []
+        """Runs whose damaged files were moved to ``corrupt/`` (to be made again)."""
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -179,51 +279,87 @@ class ResultsStore:
         """
         folder = Path(folder)
         check_folder(folder, manifest, fresh)
-        created = not folder.exists()
+        created = False
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True)
+            created = True
+        except FileExistsError:
+            pass
         except OSError as exc:
             raise StoreError(f"cannot create results folder {folder}: "
                              f"{exc.strerror or exc}") from None
         store = cls(folder)
         try:
             store._lock()
-        except BaseException:
+        except StoreWriteError:
             if created:
-                shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             raise
         try:
-            old = check_folder(folder, manifest, fresh)
-            if fresh:
-                store._clear()
-            store._start(manifest, old, session or {})
+            try:
+                old = check_folder(folder, manifest, fresh)
+                if fresh:
+                    store._clear()
+                store._start(manifest, old, session or {})
+            except BaseException as exc:
+                if created:  # a folder we made and could not start: leave nothing behind
+                    with contextlib.suppress(OSError):
+                        store._clear()
+                    store._unlock()
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                if isinstance(exc, OSError):
+                    raise _write_error(folder, exc) from None
+                raise
             yield store
         finally:
             store._unlock()
 
+    def _in_use(self, holder: str) -> StoreError:
+        pid_text, _, host = holder.strip().partition(" ")
+        who = (f"pid {pid_text} on {host}" if pid_text.isdigit() and host
+               else "another process")
+        return StoreError(f"{self.folder} is in use by another sweep ({who}); wait for it to "
+                          f"finish, or delete {self.folder / LOCK} if that process is gone")
+
     def _lock(self) -> None:
+        """Hold ``.lock`` with an exclusive ``flock`` and write our pid and host into it.
+
+        The kernel drops a ``flock`` when its process ends, however it ends, so a lock whose
+        holder was killed is simply taken over. A lock file that names a live process although
+        no one holds it (a sweep on another host sharing the folder, or an older smegrowth) is
+        respected too.
+        """
         path = self.folder / LOCK
         me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(3):
+        for _ in range(10):
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+                fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+            except OSError as exc:
+                raise _write_error(self.folder, exc) from None
+            try:
                 try:
-                    pid_text, _, host = path.read_text().strip().partition(" ")
-                    pid = int(pid_text)
-                except (OSError, ValueError):
-                    pid, host = -1, ""
-                if host == socket.gethostname() and not _pid_alive(pid):
-                    stale = path.with_name(f"{LOCK}.stale.{os.getpid()}")
-                    with contextlib.suppress(FileNotFoundError):
-                        os.replace(path, stale)
-                        stale.unlink()
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise self._in_use(_read_fd(fd)) from None
+                if os.fstat(fd).st_ino != _inode(path):
+                    os.close(fd)  # the holder we waited for removed the file; lock the new one
                     continue
-                who = f"pid {pid} on {host}" if pid > 0 else "another process"
-                raise StoreError(f"{self.folder} is in use by another sweep ({who}); wait for it "
-                                 f"to finish, or delete {path} if that process is gone") from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(me)
+                holder = _read_fd(fd)
+                pid_text, _, host = holder.strip().partition(" ")
+                if pid_text.isdigit() and (
+                        (host and host != socket.gethostname()) or _pid_alive(int(pid_text))):
+                    raise self._in_use(holder)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, me.encode(), 0)
+            except OSError as exc:
+                os.close(fd)
+                raise _write_error(self.folder, exc) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            self._lock_fd = fd
             self._locked = True
             return
         raise StoreError(f"could not lock {self.folder}; another sweep keeps taking it")
@@ -231,10 +367,10 @@ class ResultsStore:
     def _unlock(self) -> None:
         if not self._locked:
             return
-        path = self.folder / LOCK
         with contextlib.suppress(OSError):
-            if path.read_text().split()[0] == str(os.getpid()):
-                path.unlink()
+            (self.folder / LOCK).unlink()  # while still holding it: no one can be between
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)
         self._locked = False
 
     def _clear(self) -> None:
@@ -248,27 +384,73 @@ class ResultsStore:
 
     def _start(self, manifest: dict[str, Any], old: dict[str, Any] | None,
                session: dict[str, Any]) -> None:
-        self.runs_dir.mkdir(exist_ok=True)
-        for stray in self.runs_dir.glob(".*.tmp"):
-            stray.unlink(missing_ok=True)
+        for folder in (self.folder, self.runs_dir, self.snapshots_dir):
+            for stray in folder.glob(".*.tmp"):
+                stray.unlink(missing_ok=True)
         data = dict(manifest)
         if old is not None:
             data["created"] = old.get("created", data.get("created"))
             data["sessions"] = list(old.get("sessions", []))
         data["sessions"] = [*data.get("sessions", []), {"started": now(), **session}]
         write_json(self.folder / MANIFEST, data)
+        self.runs_dir.mkdir(exist_ok=True)
         self.manifest = data
 
     # --- runs ------------------------------------------------------------------------------------
-    def finished(self) -> set[str]:
-        """Ids of runs whose summary row is on disk."""
+    def finished(self, runs: list[RunSpec] | None = None) -> set[str]:
+        """Ids of runs whose files are all on disk and whole.
+
+        With ``runs`` (the sweep's run list), a run whose summary row is there but whose files
+        are damaged (truncated, empty, time series missing) is moved to ``corrupt/`` and left
+        out, so it is made again.
+        """
         if not self.runs_dir.exists():
             return set()
-        return {p.name[: -len(".parquet")] for p in self.runs_dir.glob("*.parquet")
-                if not p.name.endswith(".ts.parquet") and not p.name.startswith(".")}
+        present = {p.name[: -len(".parquet")] for p in self.runs_dir.glob("*.parquet")
+                   if not p.name.endswith(".ts.parquet") and not p.name.startswith(".")}
+        if runs is None:
+            return present
+        done = set()
+        for spec in runs:
+            if spec.run_id not in present:
+                continue
+            files = self._files(spec)
+            if all(looks_whole(f) for f in files):
+                done.add(spec.run_id)
+            else:
+                self.quarantine(spec)
+        return done
 
-    def write(self, spec: RunSpec, result: RunResult) -> None:
-        """Write one run's files atomically: time series and snapshot first, summary row last."""
+    def _files(self, spec: RunSpec) -> list[Path]:
+        files = [self.runs_dir / f"{spec.run_id}.parquet",
+                 self.runs_dir / f"{spec.run_id}.ts.parquet"]
+        if spec.snapshots:
+            files.append(self.snapshots_dir / f"{spec.run_id}.parquet")
+        return files
+
+    def quarantine(self, spec: RunSpec) -> None:
+        """Move a damaged run's files to ``corrupt/`` (summary first, so it no longer counts as
+        finished), to be inspected; the run will be made again."""
+        target = self.folder / CORRUPT
+        target.mkdir(exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        for path in self._files(spec):
+            if path.exists():
+                os.replace(path, target / f"{path.parent.name}.{path.name}.{stamp}")
+        self.quarantined.append(spec.run_id)
+
+    def write(self, spec: RunSpec, result: RunResult, done: int | None = None) -> None:
+        """Write one run's files atomically: time series and snapshot first, summary row last.
+
+        Raises:
+            StoreWriteError: the folder cannot be written to (``done`` runs are safe there).
+        """
+        try:
+            self._write(spec, result)
+        except OSError as exc:
+            raise _write_error(self.folder, exc, done) from None
+
+    def _write(self, spec: RunSpec, result: RunResult) -> None:
         failed = self.runs_dir / f"{spec.run_id}.failed.json"
         if not result.ok:
             write_json(failed, {**spec.meta(), "config_hash": spec.config_hash,
@@ -295,52 +477,99 @@ class ResultsStore:
         failed.unlink(missing_ok=True)
 
     # --- consolidation ---------------------------------------------------------------------------
+    def _read_summary(self, spec: RunSpec) -> tuple[pa.Table, pa.Schema] | None:
+        """A finished run's summary row, checked to be this run's (id, configuration hash), and
+        the schema of its time series; None, after quarantining the run's files, if damaged."""
+        try:
+            table = pq.read_table(self.runs_dir / f"{spec.run_id}.parquet",
+                                  page_checksum_verification=True)
+            schema = pq.read_schema(self.runs_dir / f"{spec.run_id}.ts.parquet")
+            ok = (table.num_rows == 1 and table["run_id"][0].as_py() == spec.run_id
+                  and table["config_hash"][0].as_py() == spec.config_hash
+                  and "run_id" in schema.names)
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            ok = False
+        if not ok:
+            self.quarantine(spec)
+            return None
+        return table.replace_schema_metadata(None), schema
+
     def consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
-        """Write ``runs.parquet`` and ``timeseries.parquet`` from the run files, in run-list order.
+        """Write ``timeseries.parquet`` and ``runs.parquet`` from the run files, in run-list order.
 
         Failed runs are rows with ``status`` "failed" and their error; runs not yet made are left
-        out. Returns the runs table.
+        out, and so are runs whose files turn out damaged (moved to ``corrupt/``, listed in
+        :attr:`quarantined`, made again on resume). Returns the runs table.
+
+        Raises:
+            StoreWriteError: the tables cannot be written.
         """
-        tables: list[pa.Table] = []
-        ts_files: list[Path] = []
+        try:
+            return self._consolidate(runs)
+        except OSError as exc:
+            raise _write_error(self.folder, exc) from None
+
+    def _consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
+        rows: dict[str, pa.Table] = {}
+        finished: list[tuple[RunSpec, pa.Schema]] = []
         for spec in runs:
             path = self.runs_dir / f"{spec.run_id}.parquet"
             failed = self.runs_dir / f"{spec.run_id}.failed.json"
-            if path.exists():
-                tables.append(pq.read_table(path).replace_schema_metadata(None))
-                ts_files.append(self.runs_dir / f"{spec.run_id}.ts.parquet")
+            read = self._read_summary(spec) if path.exists() else None
+            if read is not None:
+                rows[spec.run_id] = read[0]
+                finished.append((spec, read[1]))
             elif failed.exists():
-                info = json.loads(failed.read_text(encoding="utf-8"))
+                try:
+                    info = json.loads(failed.read_text(encoding="utf-8"))
+                    if not isinstance(info, dict):
+                        raise ValueError("not a JSON object")
+                except (OSError, ValueError):
+                    info = {"error_type": "unknown", "message": f"unreadable {failed.name}"}
                 error = f"{info.get('error_type')}: {info.get('message')}"
                 row = {**spec.meta(), "status": "failed", "error": error, **spec.columns,
                        "elapsed_s": info.get("elapsed_s"), "config_hash": spec.config_hash}
-                tables.append(pa.Table.from_pylist([row]))
+                rows[spec.run_id] = pa.Table.from_pylist([row])
+        for spec in self._consolidate_timeseries(finished):
+            del rows[spec.run_id]  # its time series is damaged: quarantined, to be made again
+        tables = [rows[s.run_id] for s in runs if s.run_id in rows]
         if tables:
             frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
         else:
             frame = pd.DataFrame(columns=[*META_COLUMNS, "status", "error"])
         frame = frame[_ordered(list(frame.columns), runs)]
         write_parquet(self.folder / RUNS_TABLE, frame)
-        self._consolidate_timeseries(ts_files)
         return frame
 
-    def _consolidate_timeseries(self, files: list[Path]) -> None:
+    def _consolidate_timeseries(self, finished: list[tuple[RunSpec, pa.Schema]]) -> list[RunSpec]:
+        """Stream the runs' time series into ``timeseries.parquet``; returns the runs whose time
+        series could not be read whole (quarantined and left out)."""
         target = self.folder / TIMESERIES_TABLE
-        if not files:
+        damaged: list[RunSpec] = []
+        if not finished:
             write_parquet(target, pd.DataFrame(columns=META_COLUMNS))
-            return
-        schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+            return damaged
+        schema = pa.unify_schemas([s for _, s in finished], promote_options="permissive")
         schema = pa.schema([f.remove_metadata() for f in schema]).remove_metadata()
 
         def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, schema) as writer:
+            damaged.clear()
+            with pq.ParquetWriter(tmp, schema, write_page_checksum=True) as writer:
                 batch: list[pa.Table] = []
                 rows = 0
-                for f in files:
-                    table = pq.read_table(f).replace_schema_metadata(None)
-                    columns = [table[n] if n in table.column_names else pa.nulls(len(table), t)
-                               for n, t in zip(schema.names, schema.types, strict=True)]
-                    batch.append(pa.table(columns, names=schema.names).cast(schema))
+                for spec, _ in finished:
+                    try:
+                        table = pq.read_table(self.runs_dir / f"{spec.run_id}.ts.parquet",
+                                              page_checksum_verification=True)
+                        if table["run_id"].unique().to_pylist() != [spec.run_id]:
+                            raise ValueError("another run's time series")
+                        columns = [table[n] if n in table.column_names
+                                   else pa.nulls(len(table), t)
+                                   for n, t in zip(schema.names, schema.types, strict=True)]
+                        batch.append(pa.table(columns, names=schema.names).cast(schema))
+                    except (OSError, ValueError, KeyError, pa.ArrowException):
+                        damaged.append(spec)
+                        continue
                     rows += len(table)
                     if rows >= TS_BATCH_ROWS:
                         writer.write_table(pa.concat_tables(batch))
@@ -349,6 +578,9 @@ class ResultsStore:
                     writer.write_table(pa.concat_tables(batch))
 
         atomic_write(target, write)
+        for spec in damaged:
+            self.quarantine(spec)
+        return damaged
 
 
 def _ordered(columns: list[str], runs: list[RunSpec]) -> list[str]:

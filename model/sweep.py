@@ -44,6 +44,8 @@ class SweepReport:
     elapsed: float = 0.0
     executor: str = ""
     interrupted: bool = False
+    interruption: BaseException | None = None
+    """What stopped an interrupted sweep (KeyboardInterrupt, or the CLI's SIGTERM exception)."""
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -259,8 +261,11 @@ def run_sweep(
 
     Raises:
         StoreError: the folder is locked, made from another scenario or not a results folder.
+        StoreWriteError: the folder cannot be written (disk full, read-only); finished runs
+            are safe and the same call resumes.
         ExecutorError: the executor cannot start.
-        KeyboardInterrupt: after the finished runs are safe and the tables consolidated.
+        SweepInterrupted: (a KeyboardInterrupt) after Ctrl-C, once the finished runs are safe
+            and the tables consolidated.
     """
     plan = plan_runs(scenario)
     folder = Path(out) if out is not None else default_folder(scenario)
@@ -269,24 +274,31 @@ def run_sweep(
     pending = [s for s in plan.runs if s.run_id not in already]
     start = time.perf_counter()
     own_executor = executor is None and bool(pending)
+
+    def start_executor(runs: int) -> Executor:
+        return make_executor(workers, scheduler, dask_local, runs=runs)
+
     if own_executor:
-        executor = make_executor(workers, scheduler, dask_local)
+        executor = start_executor(len(pending))
     session = {"executor": executor.description if executor else "none",
                "runs_pending": len(pending)}
     report = SweepReport(scenario.name, folder, pd.DataFrame(), len(plan.runs),
                          executor=session["executor"])
+    stopped = True  # until the runs are done: then the executor may close normally
     try:
         with ResultsStore.open(folder, manifest, fresh=fresh, session=session) as store:
-            done = store.finished()
+            done = store.finished(plan.runs)
             todo = [s for s in plan.execution_order() if s.run_id not in done]
             report.skipped = len(plan.runs) - len(todo)
-            by_id = {s.run_id: s for s in todo}
+            by_id = {s.run_id: s for s in plan.runs}
             bar = Progress(len(todo), scenario.name, enabled=progress)
             try:
-                if todo:
-                    assert executor is not None
-                    for result in executor.map(run_one, todo):
-                        store.write(by_id[result.run_id], result)
+                for _ in range(2):  # a second pass remakes runs found damaged on consolidation
+                    if todo and executor is None:
+                        executor, own_executor = start_executor(len(todo)), True
+                        report.executor = executor.description
+                    for result in executor.map(run_one, todo) if todo else ():
+                        store.write(by_id[result.run_id], result, report.ok + report.skipped)
                         bar.update(result)
                         if result.ok:
                             report.ok += 1
@@ -295,15 +307,31 @@ def run_sweep(
                             error = result.error or {}
                             report.failures.append((result.run_id,
                                                     f"{error.get('type')}: {error.get('message')}"))
-            except KeyboardInterrupt:
-                report.interrupted = True
+                    made = {s.run_id for s in todo}
+                    report.runs = store.consolidate(plan.runs)
+                    damaged = set(store.quarantined) & (set(done) | made)
+                    store.quarantined.clear()
+                    if not damaged:
+                        break
+                    report.skipped -= len(damaged & set(done))
+                    report.ok -= len(damaged & made)
+                    done = done - damaged
+                    todo = [s for s in plan.execution_order() if s.run_id in damaged]
+                stopped = False
+            except KeyboardInterrupt as exc:
+                report.interrupted, report.interruption = True, exc
+                if own_executor and executor is not None:
+                    executor.abort()
+                report.runs = store.consolidate(plan.runs)
             finally:
                 bar.close()
-                report.runs = store.consolidate(plan.runs)
                 report.elapsed = time.perf_counter() - start
     finally:
         if own_executor and executor is not None:
-            executor.close()
+            if not stopped:
+                executor.close()
+            elif not report.interrupted:  # an error: the interrupt has aborted it already
+                executor.abort()
     if report.interrupted:
         raise SweepInterrupted(report)
     return report
