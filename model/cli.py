@@ -1,8 +1,11 @@
 """The ``smegrowth`` command line: ``run``, ``sweep``, ``check`` and ``scenarios``.
 
-User errors (a bad scenario file, bad options, a locked or mismatched results folder) print one
-line, ``error: <what is wrong>``, to stderr and exit with status 2, without a traceback. A sweep
-with failed runs exits with status 1 after its summary line; an interrupted one with 130.
+User errors (a bad scenario file, bad options, a locked or mismatched results folder, a results
+folder that cannot be written) print one line, ``error: <what is wrong>``, to stderr and exit with
+status 2, without a traceback. A sweep with failed runs exits with status 1 after its summary line,
+and so does ``run`` when the model raises (one line; ``--out DIR`` keeps the traceback on disk). A
+sweep stopped by Ctrl-C (SIGINT) exits with 130, by SIGTERM with 143, once its finished runs are
+safe and its tables consolidated.
 
 Adding commands from another module: define ``register(app)`` in it (or decorate
 ``smegrowth.cli.app`` with ``@app.command()`` at import) and list the module in :data:`PLUGINS`.
@@ -17,7 +20,9 @@ import importlib
 import importlib.resources
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +60,28 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` to stderr; return the :class:`typer.Exit` to raise."""
     typer.echo(f"error: {_one_line(message)}", err=True)
     return typer.Exit(code)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so a sweep stops as cleanly as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM (a batch scheduler's or ``kill``'s stop) raises :class:`Terminated`
+    instead of ending the process at once, so finished runs are consolidated first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -210,7 +237,11 @@ def run(
             raise scenario.error(("design",), "this file defines a sweep; run it with "
                                  "`smegrowth sweep`")
         if out is None:
-            ts, summary, elapsed = run_single(scenario)
+            try:
+                ts, summary, elapsed = run_single(scenario)
+            except Exception as exc:  # noqa: BLE001 - the model raised: one line, exit 1
+                raise fail(f"the run failed: {type(exc).__name__}: {exc} (give --out DIR to keep "
+                           "the traceback)", 1) from None
             last = str(ts["quarter"].iloc[-1])
         else:
             report = run_sweep(scenario, out=out, workers=1, fresh=fresh, progress=False)
@@ -251,12 +282,15 @@ def sweep(
     with user_errors():
         scenario = load_scenario(resolve_scenario(file))
         try:
-            report = run_sweep(scenario, out=out, workers=workers, scheduler=scheduler,
-                               dask_local=dask_local, fresh=fresh)
+            with terminate_as_interrupt():
+                report = run_sweep(scenario, out=out, workers=workers, scheduler=scheduler,
+                                   dask_local=dask_local, fresh=fresh)
         except SweepInterrupted as exc:
-            typer.echo(f"interrupted: {exc.report.line()}; give the same command again to resume",
+            terminated = isinstance(exc.report.interruption, Terminated)
+            how = "terminated" if terminated else "interrupted"
+            typer.echo(f"{how}: {exc.report.line()}; give the same command again to resume",
                        err=True)
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if terminated else 130) from None
     for run_id, error in report.failures[:5]:
         typer.echo(f"failed: {run_id}: {_one_line(error)}", err=True)
     if len(report.failures) > 5:
