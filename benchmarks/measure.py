@@ -35,6 +35,19 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan"), float("nan")
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    total = sum(fields[:8])
+    return (total - idle) / hz, total / hz
+
+
 def peak_mb() -> float:
     """Peak resident set size of this process so far, MB (``ru_maxrss`` is in kB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -46,14 +59,19 @@ def measure_model(scale: float, quarters: int, seed: int) -> dict:
     from smegrowth import EnterpriseModel
 
     baseline = rss_mb()
+    busy0, _ = machine_busy()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     model = EnterpriseModel(scale=scale, rng=seed)
     t1 = time.perf_counter()
+    c1 = time.process_time()
     active = [int(np.count_nonzero(model.state.active()))]
     for _ in range(quarters):
         model.step()
         active.append(int(np.count_nonzero(model.state.active())))
     t2 = time.perf_counter()
+    c2 = time.process_time()
+    busy1, _ = machine_busy()
     ts = model.timeseries()
     finite = bool(np.isfinite(ts.drop(columns=["quarter"]).to_numpy(float)).all())
     # firm-quarters stepped: the active firms at the start of each quarter
@@ -64,6 +82,8 @@ def measure_model(scale: float, quarters: int, seed: int) -> dict:
         "seed": seed,
         "construct_s": t1 - t0,
         "step_s": t2 - t1,
+        "step_cpu_s": c2 - c1,
+        "other_load": max(busy1 - busy0 - (c2 - c0), 0.0) / (t2 - t0),
         "total_s": t2 - t0,
         "firms_start": active[0],
         "firms_end": active[-1],
@@ -195,15 +215,21 @@ def measure_leak(runs: int, scale: float, quarters: int) -> dict:
 
 def measure_command(cmd: list[str]) -> dict:
     """Wall time and peak RSS (largest single process, parent or worker) of a command."""
+    busy0, _ = machine_busy()
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    busy1, _ = machine_busy()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss / 1024
+    ours = usage.ru_utime + usage.ru_stime
     return {
         "cmd": cmd,
         "wall_s": wall,
         "returncode": done.returncode,
         "peak_rss_mb": peak,
+        "cpu_s": ours,
+        "other_load": max(busy1 - busy0 - ours, 0.0) / wall,
         "stderr_tail": done.stderr[-2000:],
         "stdout_tail": done.stdout[-2000:],
     }
