@@ -209,8 +209,12 @@ def write_figure(samples: pd.DataFrame, accepted: pd.DataFrame, best: dict[str, 
     import matplotlib.pyplot as plt
 
     names = list(bounds)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    cols = min(len(names), 2 if len(names) == 4 else 3)
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.0 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names, strict=False):
         for stage, marker in (("abc", "o"), ("search", "^")):
             part = samples[samples["stage"] == stage]
             ax.semilogy(part[name], part["distance"], marker, ms=3, alpha=0.35, color="grey",
@@ -223,7 +227,7 @@ def write_figure(samples: pd.DataFrame, accepted: pd.DataFrame, best: dict[str, 
         ax.set_xlabel(name)
         ax.set_ylabel("distance Σ z² (log)")
         ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=8)
     fig.suptitle("Calibration: distance to the targets against each parameter")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
