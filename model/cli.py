@@ -42,7 +42,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ScenarioError, ParameterError, LeverError, StoreError, ExecutorError, OSError,
 )
 """Exceptions that are the user's to fix: reported in one line, exit status 2."""
-PLUGINS: list[str] = ["smegrowth.analysis_cli"]
+PLUGINS: list[str] = ["smegrowth.analysis_cli", "smegrowth.validation_cli"]
 """Modules that add commands to :data:`app`; a missing module is skipped."""
 
 

@@ -74,7 +74,10 @@ class PopulationParams(_Group):
         1.2, gt=0, description="Annual revenue per employee at sector-average productivity, m yuan (calibration)."
     )
     venture_share: float = Field(
-        0.03, ge=0, le=1, description="Share of SRDI SMEs that are venture-backed (calibration to unicorn births)."
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of SRDI SMEs that are venture-backed (fitted by experiments/calibrate.py to unicorn births)",
     )
     lg_with_loans: float = Field(
         0.70, ge=0, le=1, description="Share of little giants with bank loans (PBoC 2021, FACTS §7)."
@@ -283,17 +286,21 @@ class CreditParams(_Group):
     spread_per_pd: float = Field(
         1.0, ge=0, description="Spread per unit of annual default probability (expected-loss pricing)."
     )
-    pd_intercept: float = Field(-5.8, description="Logit intercept of the annual default probability (calibration).")
+    pd_intercept: float = Field(
+        -4.8,
+        description="Logit intercept of the annual default probability (fitted to the loan rate and exits, 2025-26).",
+    )
     pd_leverage: float = Field(
         4.0, ge=0, description="Logit slope on debt/assets (Assenza et al. 2015: PD rises with leverage)."
     )
     pd_margin: float = Field(15.0, ge=0, description="Logit slope on the negative of the profit margin.")
     max_pd: float = Field(
-        0.05,
+        0.03,
         gt=0,
         le=1,
         description=(
-            "Highest annual default probability a bank accepts (calibration to the 46.9 % tech-SME approval rate)."
+            "Highest annual default probability a bank accepts (fitted to the share of firms with loans and "
+            "exits, 2025-26; PBoC: 46.9 % of registered tech SMEs had loans at end-2024)."
         ),
     )
     max_leverage: float = Field(
@@ -380,10 +387,13 @@ class ListingParams(_Group):
     )
     ma_rate_sme: float = Field(0.002, ge=0, le=1, description="Annual chance an SRDI SME is acquired (calibration).")
     ma_rate_little_giant: float = Field(
-        0.0045,
+        0.0026,
         ge=0,
         le=1,
-        description="Annual chance a little giant is acquired (62 deals / 14,600 in 2024, FACTS §6).",
+        description=(
+            "Annual chance a little giant is acquired (fitted: with distressed firms' higher hazard it gives "
+            "~45-56 deals a year; 62 deals in 2024, FACTS §6)."
+        ),
     )
     ma_rate_unicorn: float = Field(
         0.01, ge=0, le=1, description="Annual chance a unicorn is acquired (Hurun: ~1/3 of exits by M&A)."
@@ -410,12 +420,12 @@ class CertificationParams(_Group):
     small_rd: float = Field(30.0, ge=0, description="R&D for firms under 50 m yuan revenue, m yuan (annual).")
     status_years: float = Field(3.0, gt=0, description="Years before re-review.")
     review_tolerance: float = Field(
-        0.5,
+        0.40,
         ge=0,
         le=1,
         description=(
             "At re-review a little giant keeps its status if it meets this share of each quantitative threshold "
-            "(calibration)."
+            "(fitted to little-giant net growth by experiments/calibrate.py)."
         ),
     )
 
