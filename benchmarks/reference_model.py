@@ -52,6 +52,7 @@ from smegrowth import EnterpriseModel
 from smegrowth.demography import LIQUIDATION_VALUE
 from smegrowth.firm_state import Kind, Status
 from smegrowth.model import WAGE_GROWTH
+from smegrowth.population import customer_base
 from smegrowth.runner import release
 
 CORE_ONLY: dict[str, Any] = {
@@ -93,12 +94,16 @@ class ReferenceFirm(mesa.Agent):
         )
 
     def compete(self) -> None:
-        """Replicator dynamics on relative efficiency plus shocks to the firm's product lines."""
+        """Replicator dynamics on relative efficiency, the customer base built up, and shocks to the
+        firm's product lines."""
         m, p = self.model, self.model.p_demand
+        base = self.customer_base
+        self.customer_base = base + p.customer_base_growth * (1.0 - base)
         lines = max(1.0, self.annual_revenue / p.revenue_per_line)
         sigma = p.line_shock / math.sqrt(lines)
         growth = (
             p.replicator_speed * (self.efficiency - m.mean_efficiency[self.sector])
+            + math.log(self.customer_base / base)
             + sigma * m.random.gauss(0.0, 1.0)
             - 0.5 * sigma * sigma
         )
@@ -431,20 +436,22 @@ class ReferenceModel(mesa.Model):
         bank_shares = self.p_credit.bank_shares
         for _ in range(count):
             sector = rnd.choices(range(n), weights=self.entry_weights)[0]
-            annual = e.revenue_median * math.exp(pop.revenue_sigma * rnd.gauss(0.0, 1.0))
-            if rnd.random() < tail:
-                annual = cut * (1.0 - rnd.random() * top) ** (-1.0 / pop.tail_alpha)
+            u = rnd.random()
+            if u > 1.0 - tail:
+                annual = cut * (1.0 - (u - 1.0 + tail) / tail * top) ** (-1.0 / pop.tail_alpha)
             else:
-                annual = min(annual, cut)
+                annual = e.revenue_median * math.exp(pop.revenue_sigma * NormalDist().inv_cdf(max(u, 1e-12)))
             annual = min(max(annual, pop.min_revenue), max(pop.max_revenue, pop.min_revenue))
             rd_taste = math.exp(sd * rnd.gauss(0.0, 1.0) - 0.5 * sd * sd)
             self.demand_level[sector] += annual / 4.0
+            born = self.quarter - 4.0 * (e.age_min + rnd.gammavariate(2.0, max(e.age_mean - e.age_min, 0.1) / 2.0))
             firm = ReferenceFirm(
                 self,
                 kind=Kind.SME,
                 sector=sector,
                 bank=rnd.choices(range(len(bank_shares)), weights=bank_shares)[0],
-                born=self.quarter - 4.0 * (e.age_min + rnd.gammavariate(2.0, max(e.age_mean - e.age_min, 0.1) / 2.0)),
+                born=born,
+                customer_base=float(customer_base(self.params, np.array([(self.quarter - born) / 4.0]))[0]),
                 share=annual / 4.0 / max(market[sector], 1e-12),
                 orders=annual / 4.0,
                 revenue=0.0,

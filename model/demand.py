@@ -3,8 +3,9 @@
 Nominal demand of each sector follows a geometric random walk with drift (its trend growth and
 volatility), plus any consumer spending the levers add (trade-in subsidies). Within a sector, market
 shares evolve by replicator dynamics on relative efficiency (Dosi, Fagiolo & Roventini 2010, "K+S"),
-and each firm's demand is hit by independent shocks to its product lines, so that small firms with
-few lines are more volatile than large ones (Buldyrev et al. 2007). Revenue is the firm's share of
+young firms build up their customer base over years (Foster, Haltiwanger &
+Syverson 2016), and each firm's demand is hit by independent shocks to its product lines, so that small
+firms with few lines are more volatile than large ones (Buldyrev et al. 2007). Revenue is the firm's share of
 sector demand, capped by its productive capacity. "Sector demand" is the market of the population:
 newly certified firms bring their sales into it, and firms that list or are acquired take theirs out.
 """
@@ -68,10 +69,16 @@ class DemandMarket:
         n_sec = self.level.size
         sec_share = np.bincount(sec, weights=share, minlength=n_sec)
         mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
+        base = st.customer_base[rows]
+        grown = base + p.customer_base_growth * (1.0 - base)
+        st.customer_base[rows] = grown
         lines = np.maximum(1.0, st.annual_revenue[rows] / p.revenue_per_line)
         sigma = p.line_shock / np.sqrt(lines)
         growth = (
-            p.replicator_speed * (eff - mean_eff[sec]) + sigma * model.normal(rows, "product lines") - 0.5 * sigma**2
+            p.replicator_speed * (eff - mean_eff[sec])
+            + np.log(grown / base)
+            + sigma * model.normal(rows, "product lines")
+            - 0.5 * sigma**2
         )
         share = share * np.exp(growth)
         share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .accounts import EQUITY, FINANCE
 from .firm_state import Kind, Status
-from .population import place_in_niches, sample_ages, sample_sizes
+from .population import customer_base, place_in_niches, sample_ages, sample_sizes
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -78,6 +78,7 @@ class Demography:
         st.sector[rows] = sec
         st.kind[rows] = Kind.SME
         st.born[rows] = model.quarter - 4.0 * sample_ages(rng, n, e.age_min, e.age_mean)
+        st.customer_base[rows] = customer_base(params, (model.quarter - st.born[rows]) / 4.0)
         annual = sample_sizes(
             rng,
             n,

@@ -54,6 +54,7 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
     "annual_rd": (np.float64, 0.0, "R&D over the last four quarters, m yuan"),
     "patents": (np.float64, 0.0, "stock of invention patents"),
     "digital": (np.float64, 0.0, "digital maturity, 0..1"),
+    "customer_base": (np.float64, 1.0, "share of its eventual customers the firm reaches, 0..1 (young firms grow it)"),
     "rd_taste": (np.float64, 1.0, "the firm's R&D intensity relative to its kind's norm (fixed trait)"),
     "investment": (np.float64, 0.0, "capital expenditure in the last quarter, m yuan"),
     "cash": (np.float64, 0.0, "cash, m yuan"),

@@ -99,6 +99,16 @@ class PopulationParams(_Group):
 class DemandParams(_Group):
     """Sector demand and market shares by competitiveness (replicator dynamics, Dosi et al. 2010)."""
 
+    customer_base_growth: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the gap to a full customer base a young firm closes per quarter: demand is built up "
+            "over years (Foster, Haltiwanger & Syverson 2016; calibration to young firms' faster growth)."
+        ),
+    )
+
     replicator_speed: float = Field(
         0.15,
         ge=0,
@@ -452,6 +462,12 @@ class EntryParams(_Group):
         ),
     )
     with_loans: float = Field(0.6, ge=0, le=1, description="Share of entrants that borrow from a bank (calibration).")
+    customer_base: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of its eventual customer base a firm has at the SRDI minimum age of 2 years (calibration).",
+    )
 
 
 class Parameters(_Group):

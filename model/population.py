@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import ndtri
 
 from .firm_state import Kind
 
@@ -29,24 +30,27 @@ def sample_sizes(
     floor: float,
     ceiling: float,
 ) -> np.ndarray:
-    """Annual revenues (m yuan): a lognormal body whose top ``tail_share`` follows a Pareto tail
-    truncated at ``ceiling``."""
-    x = median * np.exp(sigma * rng.standard_normal(n))
+    """Annual revenues (m yuan) by inverse CDF: the lower ``1 - tail_share`` of firms follow a lognormal
+    (median, sigma) up to its quantile ``1 - tail_share``; the top ``tail_share`` follow a Pareto tail
+    with exponent ``alpha`` from there, truncated at ``ceiling``. The two pieces join continuously."""
+    u = rng.random(n)
+    body_share = 1.0 - tail_share
+    x = median * np.exp(sigma * ndtri(np.minimum(u, body_share) if tail_share > 0 else u))
     if n and tail_share > 0:
-        cut = median * np.exp(sigma * _normal_quantile(1 - tail_share))
-        tail = rng.random(n) < tail_share
-        # inverse CDF of a Pareto truncated to [cut, ceiling]
-        u = rng.random(int(tail.sum()))
+        cut = median * np.exp(sigma * ndtri(body_share))
+        tail = u > body_share
+        v = (u[tail] - body_share) / tail_share
         top = 1.0 - (cut / max(ceiling, cut)) ** alpha
-        x[tail] = cut * (1.0 - u * top) ** (-1.0 / alpha)
-        x[~tail] = np.minimum(x[~tail], cut)
+        x[tail] = cut * (1.0 - v * top) ** (-1.0 / alpha)
     return np.clip(x, floor, max(ceiling, floor))
 
 
-def _normal_quantile(p: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(p))
+def customer_base(params: Parameters, age_years: np.ndarray) -> np.ndarray:
+    """Share of its eventual customer base a firm of ``age_years`` has built up: the entry level at the
+    SRDI minimum age of 2, growing towards 1 at ``demand.customer_base_growth`` per quarter."""
+    start = params.entry.customer_base
+    quarters = np.maximum(4.0 * (age_years - 2.0), 0.0)
+    return 1.0 - (1.0 - start) * (1.0 - params.demand.customer_base_growth) ** quarters
 
 
 def sample_ages(rng: np.random.Generator, n: int, minimum: float, mean: float) -> np.ndarray:
@@ -143,6 +147,7 @@ def _operations(model: EnterpriseModel, rows: np.ndarray, annual: np.ndarray, ki
     growth = np.array([s.demand_growth for s in params.sectors.values()])[sec]
     kappa = np.array([s.capital_intensity for s in params.sectors.values()])[sec]
     st.annual_revenue[rows] = annual
+    st.customer_base[rows] = customer_base(params, -st.born[rows] / 4.0)
     st.revenue[rows] = annual / 4.0
     st.orders[rows] = annual / 4.0
     g1 = np.clip(growth + 0.05 + 0.2 * rng.standard_normal(n), -0.4, 1.5)
