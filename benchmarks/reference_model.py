@@ -49,9 +49,7 @@ import mesa
 import numpy as np
 import pandas as pd
 from smegrowth import EnterpriseModel
-from smegrowth.demography import LIQUIDATION_VALUE
 from smegrowth.firm_state import Kind, Status
-from smegrowth.model import WAGE_GROWTH
 from smegrowth.population import customer_base
 from smegrowth.runner import release
 
@@ -254,7 +252,7 @@ class ReferenceFirm(mesa.Agent):
         if self.cash >= -1e-9 and self.cash + self.capital - self.debt >= 0:
             return
         bank = self.model.banks[self.bank]
-        self.cash += LIQUIDATION_VALUE * self.capital
+        self.cash += self.model.params.production.liquidation_value * self.capital
         self.capital = 0.0
         recovered = min(max(self.cash, 0.0), self.debt)
         self.cash -= recovered
@@ -361,7 +359,7 @@ class ReferenceModel(mesa.Model):
 
     def step(self) -> None:
         self.quarter += 1
-        self.wage_index *= (1.0 + WAGE_GROWTH) ** 0.25
+        self.wage_index *= (1.0 + self.params.production.wage_growth) ** 0.25
         self.exits = self.entries = 0
         firms = self.firms
         n = self.n_sectors

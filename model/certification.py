@@ -22,10 +22,6 @@ from .firm_state import Kind
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
-UNICORN_EXIT_RATIO = 0.8
-"""A unicorn is de-listed from the rankings when its valuation falls below 80 % of US$1 bn
-(hysteresis so that firms near the line do not flicker; calibration)."""
-
 
 class Certification:
     """Stage 7: annual little-giant batches and re-reviews; unicorn status each quarter."""
@@ -109,7 +105,7 @@ class Certification:
         age = (model.quarter - st.born[rows]) / 4.0
         is_unicorn = st.kind[rows] == Kind.UNICORN
         rises = rows[~is_unicorn & (st.valuation[rows] >= p.unicorn_threshold) & (age <= p.unicorn_max_age)]
-        falls = rows[is_unicorn & (st.valuation[rows] < UNICORN_EXIT_RATIO * p.unicorn_threshold)]
+        falls = rows[is_unicorn & (st.valuation[rows] < p.unicorn_exit_ratio * p.unicorn_threshold)]
         st.unicorn_since[rises] = model.quarter
         model.change_kind(rises, Kind.UNICORN)
         back = np.where(

@@ -24,10 +24,6 @@ from .population import customer_base, place_in_niches, sample_ages, sample_size
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
-LIQUIDATION_VALUE = 0.35
-"""Share of an insolvent firm's capital recovered in a fire sale (calibration; China's NPL recovery
-rates are around 30-40 %)."""
-
 
 class Demography:
     """Stage 7 (exit on insolvency) and stage 8 (entry)."""
@@ -48,7 +44,7 @@ class Demography:
         self.defaulted_debt = float(st.debt[rows].sum())
         self.defaulted_borrowers = int(np.count_nonzero(st.debt[rows] > 0))
         if rows.size:
-            fire_sale = LIQUIDATION_VALUE * st.capital[rows]
+            fire_sale = model.params.production.liquidation_value * st.capital[rows]
             acc.firms_receive(rows, fire_sale, "economy", "liquidation sales", FINANCE)
             acc.book_non_cash(rows, fire_sale - st.capital[rows])
             st.capital[rows] = 0.0

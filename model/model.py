@@ -43,8 +43,6 @@ from .production import Production
 
 START_YEAR = 2024
 START_QUARTER = 4
-WAGE_GROWTH = 0.05
-"""Nominal wage growth per year (NBS: urban wages grew ~5-6 %/yr in 2023-24)."""
 
 KIND_NAMES = {"SME": Kind.SME, "LittleGiant": Kind.LITTLE_GIANT, "Unicorn": Kind.UNICORN}
 
@@ -274,7 +272,7 @@ class EnterpriseModel(mesa.Model):
     def step(self) -> None:
         """Advance one quarter through the nine stages."""
         self.quarter += 1
-        self.wage_index *= (1.0 + WAGE_GROWTH) ** 0.25
+        self.wage_index *= (1.0 + self.params.production.wage_growth) ** 0.25
         st, acc = self.state, self.accounts
         acc.begin_quarter()
         self.indebted_at_start = int(np.count_nonzero(st.active() & (st.debt > 0)))

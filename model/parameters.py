@@ -154,6 +154,18 @@ class ProductionParams(_Group):
     depreciation: float = Field(
         0.025, ge=0, le=0.2, description="Capital depreciation per quarter (10 %/yr for equipment)."
     )
+    wage_growth: float = Field(
+        0.05, ge=-0.5, le=1, description="Nominal wage growth per year (NBS: urban wages grew ~5-6 %/yr in 2023-24)."
+    )
+    liquidation_value: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description=(
+            "Share of an insolvent firm's capital recovered in a fire sale (calibration; China's NPL recovery rates "
+            "are around 30-40 %)."
+        ),
+    )
     tax_rate: float = Field(
         0.15, ge=0, lt=1, description="Corporate income tax for high-tech enterprises (15 %, PRC CIT Law art. 28)."
     )
@@ -343,6 +355,15 @@ class VentureParams(_Group):
     hype_on_success: float = Field(0.08, ge=0, le=2, description="Rise of the log premium when R&D yields a jump.")
     hype_reversion: float = Field(0.03, ge=0, le=1, description="Quarterly mean reversion of the premium.")
     unicorn_threshold: float = Field(1_000 * US_DOLLAR, gt=0, description="US$1 bn in m yuan (Hurun/GEI definition).")
+    unicorn_exit_ratio: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description=(
+            "A unicorn loses its status when its valuation falls below this share of US$1 bn (hysteresis so that "
+            "firms near the line do not flicker; calibration)."
+        ),
+    )
     unicorn_max_age: float = Field(
         15.0,
         gt=0,
