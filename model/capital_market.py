@@ -88,7 +88,7 @@ class CapitalMarket(mesa.Agent):
         if n > 0:
             weight = np.where(st.kind[candidates] == Kind.LITTLE_GIANT, p.little_giant_priority, 1.0)
             weight = weight * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
-            gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 1e-300)))
+            gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 2.0**-30)))
             keys = np.log(weight) + gumbel  # weighted sampling without replacement
             listed = candidates[np.argsort(-keys)[:n]]
         unicorns = rows[unicorn]

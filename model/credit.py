@@ -11,6 +11,8 @@ banks still choose the borrowers and bear the risk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,6 +71,7 @@ class CreditMarket:
         self.applications = 0
         self.approvals = 0
         self.project_lending: Financing | None = None
+        self._standing: np.ndarray | None = None
 
     def lpr(self, model: EnterpriseModel) -> float:
         """The 1-year loan prime rate this quarter."""
@@ -87,11 +90,30 @@ class CreditMarket:
         return 1.0 / (1.0 + np.exp(-z))
 
     def quote(self, model: EnterpriseModel, rows: np.ndarray, pd: np.ndarray | None = None) -> np.ndarray:
-        """Annual loan rate offered to ``rows``: LPR + base spread + priced expected loss."""
+        """Annual loan rate offered to ``rows``: LPR + base spread + priced expected loss.
+
+        Without ``pd``, inside :meth:`standing_quotes` the rate is the one quoted when the block began.
+        """
+        if pd is None and self._standing is not None:
+            rates = self._standing[rows]
+            if not np.isnan(rates).any():
+                return rates
         p = model.params.credit
         if pd is None:
             pd = self.default_probability(model, rows)
         return self.lpr(model) + p.spread_base + p.spread_per_pd * pd * p.loss_given_default
+
+    @contextmanager
+    def standing_quotes(self, model: EnterpriseModel, rows: np.ndarray) -> Iterator[None]:
+        """Quote ``rows`` once for the whole block: while firms plan, balance sheets do not change, so
+        every kind's plan reads the same rates without the banks re-pricing each firm per kind."""
+        standing = np.full(model.state.n, np.nan)
+        standing[rows] = self.quote(model, rows)
+        self._standing = standing
+        try:
+            yield
+        finally:
+            self._standing = None
 
     def finance(
         self,

@@ -53,8 +53,9 @@ class DemandMarket:
         lost = np.bincount(st.sector[rows], weights=st.orders[rows], minlength=self.level.size)
         self.level = np.maximum(self.level - lost, 0.0)
 
-    def step(self, model: EnterpriseModel) -> None:
-        """Stage 2: new sector demand, market shares and revenues of active firms."""
+    def step(self, model: EnterpriseModel, eff: np.ndarray) -> None:
+        """Stage 2: new sector demand, market shares and revenues of active firms, whose log
+        efficiencies are ``eff`` (in the order of ``state.active_rows()``)."""
         st, rng, p = model.state, model.stream("sector demand"), model.params.demand
         shock = self.volatility * rng.standard_normal(self.level.size)
         self.level *= np.exp(self.trend + shock - 0.5 * self.volatility**2)
@@ -62,10 +63,9 @@ class DemandMarket:
         total = self.level + self.extra
 
         active = st.active()
-        rows = np.flatnonzero(active)
+        rows = st.active_rows()
         sec = st.sector[rows]
         share = st.share[rows]
-        eff = model.production.efficiency(model, rows)
         n_sec = self.level.size
         sec_share = np.bincount(sec, weights=share, minlength=n_sec)
         mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
@@ -85,8 +85,10 @@ class DemandMarket:
         st.share[rows] = share
 
         capacity = st.capital[rows] / self.capital_intensity[sec] / 4.0
-        st.orders[rows] = share * total[sec]
-        st.revenue[rows] = np.minimum(st.orders[rows], capacity)
+        orders = share * total[sec]
+        revenue = np.minimum(orders, capacity)
+        st.orders[rows] = orders
+        st.revenue[rows] = revenue
         # four-quarter revenue, smoothed: equals 4x revenue in a steady state
-        st.annual_revenue[rows] = st.annual_revenue[rows] * 0.75 + st.revenue[rows]
+        st.annual_revenue[rows] = st.annual_revenue[rows] * 0.75 + revenue
         st.revenue[~active] = 0.0

@@ -27,14 +27,18 @@ class Innovation:
         """Rows whose R&D yielded a productivity jump this quarter."""
 
     def _beta_quantile(self, shape: float, u: np.ndarray) -> np.ndarray:
-        """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid (exact to ~1e-6)."""
+        """Quantiles of Beta(shape, shape) at ``u``, interpolated linearly on a fine uniform grid of
+        probabilities (exact to ~1e-6); the grid is uniform, so each ``u`` finds its cell by arithmetic."""
+        cells = 4096
         if getattr(self, "_beta_shape", None) != shape:
             from scipy.stats import beta
 
-            self._beta_grid = np.linspace(0.0, 1.0, 4097)
-            self._beta_values = beta.ppf(self._beta_grid, shape, shape)
+            self._beta_values = beta.ppf(np.linspace(0.0, 1.0, cells + 1), shape, shape)
             self._beta_shape = shape
-        return np.interp(u, self._beta_grid, self._beta_values)
+        position = np.asarray(u, dtype=float) * cells
+        cell = np.minimum(position.astype(np.intp), cells - 1)
+        low, high = self._beta_values[cell], self._beta_values[cell + 1]
+        return low + (position - cell) * (high - low)
 
     def rd_norm(self, model: EnterpriseModel, kind: Kind, rows: np.ndarray) -> np.ndarray:
         """R&D per yuan of revenue that firms of ``kind`` plan by default: the kind's mean intensity

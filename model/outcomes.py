@@ -53,23 +53,24 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
     """One row of outcomes for the quarter just completed."""
     st = model.state
     s = model.scale
-    active = st.active()
-    kind = st.kind
     first = model.quarter == 0
-    rows = np.flatnonzero(active)
+    rows = st.active_rows()
+    kind = st.kind[rows]
+    by_kind = np.bincount(kind, minlength=len(Kind))
     rev = st.revenue[rows]
     rev_total = float(rev.sum())
     fin = model.last_financing
     record: dict[str, Any] = {
         "quarter": model.quarter_label(),
         "step": model.quarter,
-        "smes": int(np.count_nonzero(active & (kind == Kind.SME))) / s,
-        "little_giants": int(np.count_nonzero(active & (kind == Kind.LITTLE_GIANT))) / s,
-        "unicorns": int(np.count_nonzero(active & (kind == Kind.UNICORN))) / s,
+        "smes": int(by_kind[Kind.SME]) / s,
+        "little_giants": int(by_kind[Kind.LITTLE_GIANT]) / s,
+        "unicorns": int(by_kind[Kind.UNICORN]) / s,
     }
     record["srdi_firms"] = record["smes"] + record["little_giants"]
-    left_now = (st.left == model.quarter) & ~first
-    listed = left_now & (st.status == Status.LISTED)
+    gone = np.zeros(0, dtype=int) if first else np.flatnonzero(st.left == model.quarter)
+    gone_status, gone_kind = st.status[gone], st.kind[gone]
+    listed = gone_status == Status.LISTED
     indebted = model.indebted_at_start
     record.update(
         {
@@ -77,10 +78,10 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
             "lost_little_giants": 0 if first else model.certification.lost_little_giants / s,
             "new_unicorns": 0 if first else model.certification.new_unicorns.size / s,
             "ipos": int(listed.sum()) / s,
-            "little_giant_ipos": int((listed & (kind == Kind.LITTLE_GIANT)).sum()) / s,
-            "unicorn_ipos": int((listed & (kind == Kind.UNICORN)).sum()) / s,
-            "acquisitions": int((left_now & (st.status == Status.ACQUIRED)).sum()) / s,
-            "exits": int((left_now & (st.status == Status.EXITED)).sum()) / s,
+            "little_giant_ipos": int((listed & (gone_kind == Kind.LITTLE_GIANT)).sum()) / s,
+            "unicorn_ipos": int((listed & (gone_kind == Kind.UNICORN)).sum()) / s,
+            "acquisitions": int((gone_status == Status.ACQUIRED).sum()) / s,
+            "exits": int((gone_status == Status.EXITED).sum()) / s,
             "entries": 0 if first else model.demography.entries.size / s,
             "revenue": rev_total / s,
             "employment": float(st.employees[rows].sum()) / s,
@@ -100,7 +101,7 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
             else 0.0,
             "default_rate": 0.0 if first or indebted == 0 else 4.0 * model.demography.defaulted_borrowers / indebted,
             "venture_funding": 0.0 if first else model.capital_market.equity_raised / s,
-            "total_valuation_unicorns": float(st.valuation[active & (kind == Kind.UNICORN)].sum()) / s,
+            "total_valuation_unicorns": float(st.valuation[rows[kind == Kind.UNICORN]].sum()) / s,
         }
     )
     fiscal = model.government.fiscal_cost()

@@ -34,11 +34,12 @@ class Production:
         vintage_gap = (st.vintage[rows] - model.quarter) / 4.0 * p.frontier_growth
         return st.productivity[rows] + p.embodied_share * vintage_gap + p.digital_productivity * st.digital[rows]
 
-    def step(self, model: EnterpriseModel) -> None:
+    def step(self, model: EnterpriseModel, eff: np.ndarray) -> None:
+        """Output and costs of active firms, whose log efficiencies are ``eff`` (in the order of
+        ``state.active_rows()``)."""
         st, p = model.state, model.params.production
         rows = st.active_rows()
         sec = st.sector[rows]
-        eff = self.efficiency(model, rows)
         n_sec = len(model.sector_keys)
         rev = st.revenue[rows]
         # the sector's price covers the costs of its typical producer (the unweighted mean), so a
