@@ -124,46 +124,44 @@ class CreditMarket:
         renewal: np.ndarray,
         expansion: np.ndarray,
     ) -> Financing:
-        """Serve debt, lend what banks will, and cut plans (expansion first, R&D last) to what is funded."""
+        """Serve debt, lend what banks will, and cut plans (expansion first, R&D last) to what is funded.
+
+        Screening, pricing and rationing work on the firms that ask for a loan (a fifth or so of them).
+        """
         st, p, acc = model.state, model.params.credit, model.accounts
         inc = model.incentives
-        debt = st.debt[rows]
+        debt, cash = st.debt[rows], st.cash[rows]
         interest = debt * st.loan_rate[rows] / 4.0
         principal = debt / p.maturity
         investment = renewal + expansion
         outlays = interest + principal + rd + digital + investment
-        buffer = p.cash_buffer * st.revenue[rows]
-        need = np.maximum(outlays + buffer - st.cash[rows], 0.0)
+        need = np.maximum(outlays + p.cash_buffer * st.revenue[rows] - cash, 0.0)
+        applied = need > 0
 
         # screening: leverage cap, then default probability at the post-loan leverage
-        assets_after = st.capital[rows] + investment + np.maximum(st.cash[rows], 0.0)
+        assets_after = st.capital[rows] + investment + np.maximum(cash, 0.0)
         cap = np.maximum(p.max_leverage * assets_after - (debt - principal), 0.0)
-        offer = np.minimum(need, cap)
-        pd = self.default_probability(model, rows, offer - principal)
-        applied = need > 0
+        ask = np.flatnonzero(np.minimum(need, cap) > 0)
+        asking = rows[ask]
+        offer = np.minimum(need[ask], cap[ask])
+        pd = self.default_probability(model, asking, offer - principal[ask])
         offer = np.where(pd <= p.max_pd, offer, 0.0)
 
-        # eligible equipment-renewal projects: policy rate within the re-lending quota
-        project = np.zeros(rows.size)
-        eligible = ~np.isnan(inc.project_rate[rows]) & (offer > 0)
-        if inc.project_quota > 0 and eligible.any():
-            wanted = np.where(eligible, np.minimum(offer, investment), 0.0)
-            if wanted.sum() <= inc.project_quota:
-                project = wanted
-            else:
-                order = np.argsort(-wanted, kind="stable")
-                within = np.cumsum(wanted[order]) <= inc.project_quota
-                project[order[within]] = wanted[order[within]]
-
-        granted = self._ration(model, rows, offer, principal)
+        project = self._project_loans(inc.project_rate[asking], offer, investment[ask], inc.project_quota)
+        banks = st.bank[rows]
+        repaid = np.bincount(banks, weights=principal, minlength=len(model.banks))
+        granted = self._ration(model, asking, banks[ask], offer, repaid)
         project = np.minimum(project, granted)
-        rate = self.quote(model, rows, pd)
-        project_rate = np.where(np.isnan(inc.project_rate[rows]), rate, inc.project_rate[rows])
+        rate = self.quote(model, asking, pd)
+        project_rate = np.where(np.isnan(inc.project_rate[asking]), rate, inc.project_rate[asking])
         new_interest = (granted - project) * rate + project * project_rate
         if granted.any():
-            blended = (debt * st.loan_rate[rows] + new_interest) / np.maximum(debt + granted, 1e-12)
-            st.loan_rate[rows] = np.where(granted > 0, blended, st.loan_rate[rows])
-        acc.bank_services(rows, granted, interest, principal)
+            old_rate = st.loan_rate[asking]
+            blended = (debt[ask] * old_rate + new_interest) / np.maximum(debt[ask] + granted, 1e-12)
+            st.loan_rate[asking] = np.where(granted > 0, blended, old_rate)
+        loans, project_loans = np.zeros(rows.size), np.zeros(rows.size)
+        loans[ask], project_loans[ask] = granted, project
+        acc.bank_services(rows, loans, interest, principal)
 
         spendable = np.maximum(st.cash[rows], 0.0)
         rd_paid = np.minimum(rd, spendable)
@@ -184,22 +182,40 @@ class CreditMarket:
             float(new_interest.sum() / self.new_lending) if self.new_lending > 0 else self.lpr(model) + p.spread_base
         )
         result = Financing(
-            rows, rd_paid, digital_paid, renewal_paid, expansion_paid, granted, project, applied, interest
+            rows, rd_paid, digital_paid, renewal_paid, expansion_paid, loans, project_loans, applied, interest
         )
         self.project_lending = result
         return result
 
-    def _ration(self, model: EnterpriseModel, rows: np.ndarray, offer: np.ndarray, principal: np.ndarray) -> np.ndarray:
-        """Each bank serves its applicants by net worth to sales until its capital headroom, plus the
-        principal repaid to it this quarter, is used."""
+    @staticmethod
+    def _project_loans(
+        project_rate: np.ndarray, offer: np.ndarray, investment: np.ndarray, quota: float
+    ) -> np.ndarray:
+        """Loans for eligible equipment-renewal projects (a policy ``project_rate``, not NaN) at the
+        policy rate, largest first within the re-lending ``quota``; m yuan per applicant."""
+        project = np.zeros(offer.size)
+        eligible = ~np.isnan(project_rate) & (offer > 0)
+        if quota <= 0 or not eligible.any():
+            return project
+        wanted = np.where(eligible, np.minimum(offer, investment), 0.0)
+        if wanted.sum() <= quota:
+            return wanted
+        order = np.argsort(-wanted, kind="stable")
+        within = np.cumsum(wanted[order]) <= quota
+        project[order[within]] = wanted[order[within]]
+        return project
+
+    def _ration(
+        self, model: EnterpriseModel, rows: np.ndarray, banks: np.ndarray, offer: np.ndarray, repaid: np.ndarray
+    ) -> np.ndarray:
+        """Each bank serves its applicants ``rows`` (borrowing from ``banks``) by net worth to sales until
+        its capital headroom, plus the principal ``repaid`` to it this quarter, is used; m yuan granted."""
         st = model.state
-        repaid = np.bincount(st.bank[rows], weights=principal, minlength=len(model.banks))
         granted = np.zeros(rows.size)
         want = offer > 0
         if not want.any():
             return granted
         ranking = (st.cash[rows] + st.capital[rows] - st.debt[rows]) / np.maximum(st.annual_revenue[rows], 1e-9)
-        banks = st.bank[rows]
         for bank in model.banks:
             mine = np.flatnonzero(want & (banks == bank.index))
             if mine.size == 0:
