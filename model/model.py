@@ -119,6 +119,8 @@ class EnterpriseModel(mesa.Model):
         self.certification = Certification()
         self.demography = Demography()
         self.last_financing: Financing | None = None
+        self._uniforms: tuple[tuple[int, int, str] | None, np.ndarray] = (None, np.zeros(0, dtype=np.float32))
+        """The last purpose's uniform draws, keyed by (quarter, number of rows, purpose)."""
         self.indebted_at_start = 0
 
         population.build(self)
@@ -257,8 +259,12 @@ class EnterpriseModel(mesa.Model):
 
     def uniform(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Uniform [0, 1) draws for ``rows`` from the stream of ``purpose``, in single precision (a
-        third cheaper to draw; their 2**-24 resolution is far finer than any hazard they are compared with)."""
-        return self.stream(purpose).random(self.state.n, dtype=np.float32)[rows]
+        third cheaper to draw; their 2**-24 resolution is far finer than any hazard they are compared with).
+        A purpose drawn again in the same quarter (a stage run once per kind) reuses the same draws."""
+        key = (self.quarter, self.state.n, purpose)
+        if self._uniforms[0] != key:
+            self._uniforms = (key, self.stream(purpose).random(self.state.n, dtype=np.float32))
+        return self._uniforms[1][rows]
 
     def normal(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Standard normal draws for ``rows`` from the stream of ``purpose``."""
