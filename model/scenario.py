@@ -149,6 +149,14 @@ def _check_nodes(node: yaml.Node, display: str) -> None:
     size(node)
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, display: str) -> ScenarioError:
+    """A character YAML does not allow (a control character), with its line."""
+    line = text[: exc.position].count("\n") + 1
+    char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+    return ScenarioError(f"invalid YAML: character #x{char:04x} is not allowed in YAML text",
+                         display, line)
+
+
 def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.MappingNode]:
     """Read one scenario file: its text, its data and its composed root mapping (for line numbers).
 
@@ -177,7 +185,10 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
         raise ScenarioError(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", display, line
         ) from None
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, display) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -191,6 +202,8 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
                 node.start_mark.line + 1,
             )
         data = loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, display) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or "syntax error"
