@@ -374,17 +374,6 @@ scenario_files = st.one_of(
 )
 
 
-def known_core_bug(path: Path, stderr: str) -> bool:
-    """The trade-in lever at scale >= 6.67 (tests/test_reliability_numerics.py, xfail): its
-    subsidy reaches the price of e-bikes and appliances and demand becomes complex."""
-    from smegrowth.scenario import load_scenario
-
-    scenario = load_scenario(path)
-    sizes = [p.levers.get("trade_in", {}).get("scale", 1.0) for p in scenario.policies().values()]
-    signature = "complex" in stderr or "cannot be raised to a negative power" in stderr
-    return signature and max(sizes) >= 1 / 0.15
-
-
 def is_tiny(path: Path) -> tuple[bool, bool]:
     """Whether a scenario that validated is small enough to run here (<= 4 tiny runs), and
     whether it is a sweep."""
@@ -431,9 +420,6 @@ def test_generated_scenario_files_are_refused_in_one_line_or_run_cleanly(scratch
     result = invoke(command, str(path), *args)
     ran = outcome(result, path.name)
     record(f"ran ({command})")
-    if ran == "model-failed" and known_core_bug(path, result.stderr):
-        record("known core bug: trade_in at scale >= 6.67")
-        return
     if ran == "model-failed":
         MODEL_FAILURES.append(f"{content!r}: {result.stderr.strip()}")
         raise AssertionError("a scenario that validates made the model raise:\n"

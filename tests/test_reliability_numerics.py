@@ -4,10 +4,8 @@ the accounts balanced.
 Each case runs ``EnterpriseModel(scale=0.02, ..., check_accounts=True).run(8)``: the stock-flow
 identities are checked every quarter (money conserved, firm net worth, bank balance sheets,
 central-bank claims, budgets never exceeded) and every number in the time series and the run
-summary must be finite. Cases that break in the core model are marked ``xfail(strict=True)`` with
-the reason, so CI stays green while the failure stays visible (and the mark must go when it is
-fixed). The exhaustive version, every numeric parameter at the bounds of its valid range, is
-marked slow (``pytest -m slow``).
+summary must be finite. The exhaustive version, every numeric parameter at the bounds of its valid
+range, is marked slow (``pytest -m slow``).
 """
 
 from __future__ import annotations
@@ -60,18 +58,6 @@ CASES = {
     "trade_in at scale 6 (subsidies at 90 % of the price of e-bikes and appliances)": dict(
         levers={"trade_in": {"scale": 6.0}}),
 }
-TRADE_IN_BUG = (
-    "core bug (levers/trade_in.py, TradeIn.extra_demand): at scale >= 1/subsidy_rate (6.67 for "
-    "e-bikes and appliances at 15 %, 7.5 for NEVs at their 20,000 yuan cap) the subsidy reaches "
-    "the price and (1 - subsidy / price) ** -elasticity is 0 ** negative (ZeroDivisionError) or "
-    "complex (TypeError: '>' not supported between 'complex' and 'int')")
-CORE_BUGS = {
-    "trade_in at scale 6.7": (dict(levers={"trade_in": {"scale": 6.7}}), TRADE_IN_BUG),
-    "trade_in at scale 7.5": (dict(levers={"trade_in": {"scale": 7.5}}), TRADE_IN_BUG),
-    "trade_in at scale 20": (dict(levers={"trade_in": {"scale": 20.0}}), TRADE_IN_BUG),
-}
-
-
 def run_and_check(parameters=None, levers=None, scale: float = 0.02, quarters: int = 8):
     model = EnterpriseModel(scale=scale, rng=20241014, parameters=parameters, levers=levers,
                             check_accounts=True)
@@ -91,12 +77,12 @@ def test_extreme_but_valid_settings_stay_finite_and_balanced(case):
     run_and_check(**CASES[case])
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for name, (_, reason) in CORE_BUGS.items()
-])
-def test_known_core_failures(case):
-    run_and_check(**CORE_BUGS[case][0])
+@pytest.mark.parametrize("scale", [6.7, 7.5, 20.0])
+def test_trade_in_subsidies_as_large_as_the_price_stay_finite(scale):
+    """Scaled so far that the subsidy would reach the price of e-bikes, appliances (6.67) and NEVs
+    (7.5), the lever still leaves buyers a minimum net price and everything stays finite."""
+    ts = run_and_check(levers={"trade_in": {"scale": scale}})
+    assert ts["fiscal_cost"].sum() > 0
 
 
 def test_smallest_population_runs():

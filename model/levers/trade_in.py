@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from ..model import EnterpriseModel
 
 
+MIN_NET_PRICE = 0.05
+"""Share of the price a buyer pays at least, whatever the subsidy (keeps the constant-elasticity
+response finite when a scaled-up lever would make goods free)."""
+
+
 class Good(BaseModel):
     """One trade-in programme. Prices and subsidies in yuan, units per year (national)."""
 
@@ -104,7 +109,8 @@ class TradeIn(Lever):
             sectors = [i for i, sec in enumerate(model.params.sectors.values()) if good in sec.trade_in_goods]
             if not sectors:
                 continue
-            subsidy = min(g.subsidy_rate * g.price, g.subsidy_cap) * strength
+            # however large the lever, a buyer still pays a little: the response is undefined at price 0
+            subsidy = min(min(g.subsidy_rate * g.price, g.subsidy_cap) * strength, (1.0 - MIN_NET_PRICE) * g.price)
             depletion = max(0.0, 1.0 - self.pulled_forward[good] / g.old_stock)
             units = g.baseline_units / 4.0 * ((1.0 - subsidy / g.price) ** (-g.elasticity) - 1.0) * depletion
             cost = subsidy * (g.baseline_units / 4.0 + units) / 1e6 * model.scale  # m yuan, model units
