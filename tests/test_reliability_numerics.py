@@ -100,7 +100,7 @@ def _bounds(name: str) -> list[float]:
     for part in parts[:-1]:
         obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
     field = type(obj).model_fields[parts[-1]]
-    default = field.default
+    default = getattr(obj, parts[-1])  # sector fields have no class default
     low = high = None
     for m in field.metadata:
         if isinstance(m, at.Ge):
