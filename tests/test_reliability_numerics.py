@@ -58,6 +58,8 @@ CASES = {
     "trade_in at scale 6 (subsidies at 90 % of the price of e-bikes and appliances)": dict(
         levers={"trade_in": {"scale": 6.0}}),
 }
+
+
 def run_and_check(parameters=None, levers=None, scale: float = 0.02, quarters: int = 8):
     model = EnterpriseModel(scale=scale, rng=20241014, parameters=parameters, levers=levers,
                             check_accounts=True)
