@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -49,6 +48,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .runner import META_COLUMNS, TIMING_COLUMNS, RunResult, RunSpec
+
+try:
+    import fcntl
+except ImportError:  # Windows: msvcrt's byte-range lock instead of flock
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -174,7 +179,12 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a zombie counts as dead)."""
+    """Whether process ``pid`` exists on this host (a zombie counts as dead).
+
+    On Windows ``os.kill(pid, 0)`` would terminate the process, so there a pid is not checked
+    (the lock file's own lock already says whether its holder is alive)."""
+    if os.name == "nt":
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -190,9 +200,25 @@ def _pid_alive(pid: int) -> bool:
 
 def _read_fd(fd: int) -> str:
     try:
-        return os.pread(fd, 200, 0).decode("utf-8", "replace")
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 200).decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file ``fd`` without waiting; False if another holds it."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
 
 
 def _inode(path: Path) -> int | None:
@@ -339,10 +365,8 @@ class ResultsStore:
             except OSError as exc:
                 raise _write_error(self.folder, exc) from None
             try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise self._in_use(_read_fd(fd)) from None
+                if not _try_lock(fd):
+                    raise self._in_use(_read_fd(fd))
                 if os.fstat(fd).st_ino != _inode(path):
                     os.close(fd)  # the holder we waited for removed the file; lock the new one
                     continue
@@ -352,7 +376,8 @@ class ResultsStore:
                         (host and host != socket.gethostname()) or _pid_alive(int(pid_text))):
                     raise self._in_use(holder)
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, me.encode(), 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, me.encode())
             except OSError as exc:
                 os.close(fd)
                 raise _write_error(self.folder, exc) from None
