@@ -343,6 +343,7 @@ def test_full_disk_while_consolidating(tmp_path, scenario, reference, monkeypatc
     assert_same_tables(out, reference[1])
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_read_only_destinations(tmp_path, scenario, monkeypatch):
     """A folder that cannot be created or written: one line, exit 2, no folder left behind."""
     plain = tmp_path / "a_file"
@@ -523,6 +524,7 @@ def test_lock_is_exclusive_under_contention(tmp_path):
     assert not (folder / ".lock").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_lock_held_by_a_killed_process_is_taken_over(tmp_path, scenario):
     """A sweep killed with SIGKILL leaves .lock naming it; the kernel has dropped its flock and the
     pid is dead, so the next sweep goes ahead."""
