@@ -91,6 +91,7 @@ def measure_model(scale: float, quarters: int, seed: int) -> dict:
         "mean_active": firm_quarters / max(quarters, 1),
         "firm_quarters": firm_quarters,
         "us_per_firm_quarter": 1e6 * (t2 - t1) / max(firm_quarters, 1.0),
+        "us_per_firm_quarter_cpu": 1e6 * (c2 - c1) / max(firm_quarters, 1.0),
         "rss_after_import_mb": baseline,
         "peak_rss_mb": peak_mb(),
         "finite": finite,
@@ -104,31 +105,34 @@ def measure_reference(scale: float, quarters: int, seed: int, repeats: int) -> d
     from smegrowth import EnterpriseModel
     from smegrowth.runner import release
 
-    def vectorised(parameters: dict | None) -> tuple[float, float]:
-        times, firm_quarters = [], 0.0
+    def vectorised(parameters: dict | None) -> tuple[float, float, float]:
+        times, cpu, firm_quarters = [], [], 0.0
         for _ in range(repeats):
             model = EnterpriseModel(scale=scale, rng=seed, parameters=parameters)
             firm_quarters = 0.0
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(quarters):
                 firm_quarters += int(model.state.active().sum())
                 model.step()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             release(model)
             del model
             gc.collect()
-        return statistics.median(times), firm_quarters
+        return statistics.median(times), statistics.median(cpu), firm_quarters
 
-    vec_s, vec_fq = vectorised(None)
-    core_s, _ = vectorised(CORE_ONLY)
+    vec_s, vec_cpu, vec_fq = vectorised(None)
+    core_s, _, _ = vectorised(CORE_ONLY)
     t0 = time.perf_counter()
     ref = ReferenceModel(scale, seed, CORE_ONLY)
     t1 = time.perf_counter()
+    c1 = time.process_time()
     ref_fq = 0.0
     for _ in range(quarters):
         ref_fq += len(ref.agents_by_type[ReferenceFirm])
         ref.step()
     t2 = time.perf_counter()
+    c2 = time.process_time()
     return {
         "scale": scale,
         "quarters": quarters,
@@ -141,6 +145,7 @@ def measure_reference(scale: float, quarters: int, seed: int, repeats: int) -> d
         "reference_firm_quarters": ref_fq,
         "ratio": (t2 - t1) / vec_s,
         "ratio_core": (t2 - t1) / core_s,
+        "ratio_cpu": (c2 - c1) / vec_cpu,
         "reference_us_per_firm_quarter": 1e6 * (t2 - t1) / ref_fq,
         "vectorised_us_per_firm_quarter": 1e6 * vec_s / vec_fq,
     }
