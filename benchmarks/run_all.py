@@ -1,7 +1,8 @@
 """Every speed and memory benchmark of issue 6, with one command; writes its figures into README.md.
 
-    python benchmarks/run_all.py            # the full set (~25-35 min on 2 cores), updates README.md
+    python benchmarks/run_all.py            # the full set (~15 min on 2 cores), updates README.md
     python benchmarks/run_all.py --quick    # smoke run (~2 min): smaller sizes, prints only
+    python benchmarks/run_all.py --json runs.json --no-readme; python benchmarks/run_all.py --render runs.json
 
 Sections (each measurement runs in a fresh subprocess, see ``measure.py``):
 
@@ -514,7 +515,16 @@ def main() -> None:
         help="write the figures into benchmarks/README.md (default: yes for the full set)",
     )
     ap.add_argument("--json", type=Path, help="also write all measurements to this JSON file")
+    ap.add_argument("--render", type=Path, metavar="JSON", help="measure nothing: write the figures of a --json file")
     args = ap.parse_args()
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        block = render(saved, saved["quick"])
+        print(block)
+        if args.readme is not False:
+            write_readme(block)
+            log(f"figures written to {README}")
+        return
     cfg = QUICK if args.quick else FULL
     only = set(args.only.split(","))
     command = (
