@@ -36,7 +36,7 @@ class DemandMarket:
     def open(self, model: EnterpriseModel) -> None:
         """Set sector demand to the sales of the starting population."""
         st = model.state
-        self.level = np.bincount(st.sector, weights=st.revenue, minlength=self.level.size)
+        self.level = np.bincount(st.sector, weights=st.revenue, minlength=self.level.size).astype(float)
 
     def add_firms(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Newly certified firms bring the sales they already had: the population's market grows by

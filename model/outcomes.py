@@ -95,7 +95,9 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
             "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
             "loan_rate": model.credit.new_lending_rate
             if not first
-            else float(np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12))),
+            else float(np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12)))
+            if rows.size
+            else 0.0,
             "approval_rate": (model.credit.approvals / model.credit.applications)
             if (not first and model.credit.applications)
             else 0.0,

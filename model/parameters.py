@@ -19,7 +19,7 @@ US_DOLLAR = 7.1
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class PopulationParams(_Group):
@@ -42,7 +42,9 @@ class PopulationParams(_Group):
             "Median annual revenue of little giants, m yuan (calibration; listed LGs average 1.3 bn, FACTS §6)."
         ),
     )
-    revenue_sigma: float = Field(0.9, gt=0, description="Log-s.d. of the lognormal body of revenues (calibration).")
+    revenue_sigma: float = Field(
+        0.9, gt=0, le=5, description="Log-s.d. of the lognormal body of revenues (calibration)."
+    )
     tail_share: float = Field(0.10, ge=0, le=0.5, description="Share of firms drawn from the Pareto upper tail.")
     tail_alpha: float = Field(
         1.05, gt=0.5, le=3, description="Pareto tail exponent of firm size (Axtell 2001: 0.99-1.06; FACTS §8)."
@@ -242,7 +244,7 @@ class InvestmentParams(_Group):
     """Equipment renewal by vintage and expansion investment."""
 
     service_life: float = Field(
-        10.0, gt=0, description="Equipment service life, years (renewal hazard rises with age)."
+        10.0, gt=0, le=100, description="Equipment service life, years (renewal hazard rises with age)."
     )
     renewal_shape: float = Field(3.0, gt=0, description="Weibull shape of the renewal hazard (calibration).")
     renewal_fraction: float = Field(
@@ -385,7 +387,7 @@ class ListingParams(_Group):
     ipo_capacity_persistence: float = Field(
         0.8, ge=0, lt=1, description="AR(1) persistence of the quarterly IPO window."
     )
-    ipo_capacity_volatility: float = Field(0.2, ge=0, description="S.d. of log shocks to the IPO window.")
+    ipo_capacity_volatility: float = Field(0.2, ge=0, le=2, description="S.d. of log shocks to the IPO window.")
     population_share: float = Field(
         0.75,
         ge=0,
@@ -471,7 +473,7 @@ class EntryParams(_Group):
     age_min: float = Field(2.0, ge=0, description="Minimum age of an entrant, years (SRDI: >= 2 years in the niche).")
     age_mean: float = Field(5.0, gt=0, description="Mean age of an entrant, years (calibration).")
     productivity_gap: float = Field(
-        0.05, ge=0, description="Entrants' log-productivity below the sector mean (calibration)."
+        0.05, ge=0, le=2, description="Entrants' log-productivity below the sector mean (calibration)."
     )
     productivity_sd: float = Field(
         0.25,

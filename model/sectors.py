@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SectorParams(BaseModel):
     """Characteristics of one sector. Money in million yuan, rates per year unless stated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     name: str = Field(description="Human-readable name.")
     manufacturing: bool = Field(description="Counts as manufacturing (MIIT little-giant statistics).")

@@ -151,3 +151,14 @@ def test_bad_arguments_are_refused_with_a_clear_message():
         Parameters().override({"credit.capital_requirement": -0.5})
     with pytest.raises(ValueError, match="unknown firm kind"):
         EnterpriseModel(scale=0.01, kinds={"Giant": SME})
+
+
+def test_non_finite_parameters_are_refused_and_an_empty_population_runs():
+    with pytest.raises(ParameterError, match="credit.pd_intercept.*finite"):
+        EnterpriseModel(scale=0.01, parameters={"credit.pd_intercept": float("nan")})
+    with pytest.raises(ParameterError, match="credit.lpr_path"):
+        EnterpriseModel(scale=0.01, parameters={"credit.lpr_path": [float("inf")]})
+    empty = {"population.srdi_firms": 0, "population.little_giants": 0, "population.unicorns": 0}
+    ts = EnterpriseModel(scale=0.01, rng=3, parameters=empty, check_accounts=True).run(2)
+    assert ts["srdi_firms"].iloc[0] == 0 and ts["entries"].iloc[1:].sum() > 0
+    assert np.isfinite(ts.drop(columns=["quarter"]).to_numpy(dtype=float)).all()
