@@ -160,23 +160,25 @@ class EnterpriseModel(mesa.Model):
     @property
     def agents(self):  # type: ignore[override]
         """All agents (firms, banks, government, capital market), every active firm included."""
-        self._materialise(np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n]))
+        self._materialise(self._rows_without_handles())
         return super().agents
 
     @property
     def agents_by_type(self):  # type: ignore[override]
         """Agents by class, every active firm included."""
-        self._materialise(np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n]))
+        self._materialise(self._rows_without_handles())
         return super().agents_by_type
+
+    def _rows_without_handles(self) -> np.ndarray:
+        """Active firms whose handle has not been made yet."""
+        self._ensure_capacity()
+        return np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n])
 
     def _materialise(self, rows: np.ndarray) -> None:
         """Create the handles of ``rows`` (active, without one), of the class configured for their kind."""
         if rows.size == 0:
             return
-        if self._has_handle.size < self.state.n:
-            grown = np.zeros(max(self.state.n, 2 * self._has_handle.size), dtype=bool)
-            grown[: self._has_handle.size] = self._has_handle
-            self._has_handle = grown
+        self._ensure_capacity()
         kinds = self.state.kind[rows]
         for kind in np.unique(kinds):
             cls = self.kind_classes[Kind(int(kind))]
@@ -191,6 +193,7 @@ class EnterpriseModel(mesa.Model):
         return [self._handles[r] for r in rows.tolist()]
 
     def _ensure_capacity(self) -> None:
+        """Grow the made-handle flags to cover rows added by entry."""
         if self._has_handle.size < self.state.n:
             grown = np.zeros(max(self.state.n, 2 * self._has_handle.size), dtype=bool)
             grown[: self._has_handle.size] = self._has_handle

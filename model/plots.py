@@ -91,13 +91,17 @@ def plot_paths(source: Any, outcomes: Sequence[str], path: str | Path | None = N
         ax.set_title(_title(outcome), fontsize=10)
         ax.yaxis.set_major_formatter(FuncFormatter(_human))
         ax.grid(alpha=0.3)
-    for ax in axes[len(outcomes):]:
+    return _finish_panels(fig, axes, len(outcomes),
+                          f"Outcome paths per policy (mean, {100 * (1 - alpha):.0f}% CI across runs)", path)
+
+
+def _finish_panels(fig: Figure, axes: np.ndarray, used: int, title: str, path: str | Path | None) -> Figure:
+    """Hide unused panels, add one shared policy legend below and the title, and save."""
+    for ax in axes[used:]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5),
-               frameon=False)
-    fig.suptitle(f"Outcome paths per policy (mean, {100 * (1 - alpha):.0f}% CI across runs)",
-                 fontsize=11)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 
@@ -123,14 +127,8 @@ def plot_effect_paths(source: Any, outcomes: Sequence[str], path: str | Path | N
         ax.set_title(_title(outcome), fontsize=10)
         ax.set_ylabel("% vs baseline", fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in axes[len(outcomes):]:
-        ax.set_visible(False)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5),
-               frameon=False)
-    fig.suptitle(f"Effect against '{baseline}' over time ({100 * (1 - alpha):.0f}% CI, paired)",
-                 fontsize=11)
-    return _save(fig, path)
+    return _finish_panels(fig, axes, len(outcomes),
+                          f"Effect against '{baseline}' over time ({100 * (1 - alpha):.0f}% CI, paired)", path)
 
 
 def plot_effects(comparison: pd.DataFrame, path: str | Path | None = None) -> Figure:

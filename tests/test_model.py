@@ -162,3 +162,13 @@ def test_non_finite_parameters_are_refused_and_an_empty_population_runs():
     ts = EnterpriseModel(scale=0.01, rng=3, parameters=empty, check_accounts=True).run(2)
     assert ts["srdi_firms"].iloc[0] == 0 and ts["entries"].iloc[1:].sum() > 0
     assert np.isfinite(ts.drop(columns=["quarter"]).to_numpy(dtype=float)).all()
+
+
+def test_every_active_firm_is_an_agent_right_after_entry():
+    """Entrants added in a quarter are agents when the model is next looked at, even if no firm
+    left in between (the made-handle flags must grow with the rows)."""
+    model = EnterpriseModel(scale=0.02, rng=4)
+    len(model.agents)  # make the starting handles
+    model.demography.enter(model)  # entry alone, nobody leaves
+    firms = [a for a in model.agents if isinstance(a, SME | LittleGiant | Unicorn)]
+    assert len(firms) == int(model.state.active().sum())
