@@ -341,7 +341,6 @@ class ReferenceModel(mesa.Model):
                 continue
             state = {name: values[row] for name, values in columns.items()}
             state["kind"] = Kind(state["kind"])
-            state["row"] = row
             ReferenceFirm(self, **state)
         release(source)
         self.exits = 0

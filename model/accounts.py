@@ -75,7 +75,8 @@ class Accounts:
 
     def total_money(self) -> float:
         """Sum of all money balances; a closed system keeps it constant."""
-        return float(self.model.state.cash.sum() + self.bank_reserves.sum() + sum(self.balance.values()))
+        st = self.model.state
+        return float(st.cash.sum() + st.archived_cash + self.bank_reserves.sum() + sum(self.balance.values()))
 
     # --- payments --------------------------------------------------------------------------------
     def transfer(self, source: str, sink: str, amount: float, label: str) -> None:

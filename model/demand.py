@@ -62,7 +62,6 @@ class DemandMarket:
         self.extra = model.government.extra_demand()
         total = self.level + self.extra
 
-        active = st.active()
         rows = st.active_rows()
         sec = st.sector[rows]
         share = st.share[rows]
@@ -91,4 +90,3 @@ class DemandMarket:
         st.revenue[rows] = revenue
         # four-quarter revenue, smoothed: equals 4x revenue in a steady state
         st.annual_revenue[rows] = st.annual_revenue[rows] * 0.75 + revenue
-        st.revenue[~active] = 0.0

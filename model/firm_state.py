@@ -1,8 +1,11 @@
-"""Columnar firm state: one numpy array per firm attribute, one row per firm ever simulated.
+"""Columnar firm state: one numpy array per firm attribute, one row per firm.
 
 The Mesa agents (:mod:`smegrowth.firms`) are light handles on these rows, so every stage of the model can
-act on all firms of a kind with one vectorised operation. Rows are never reused: a firm that lists, is
-acquired or exits keeps its row (its ``status`` changes) so it is still counted.
+act on all firms of a kind with one vectorised operation. A firm that lists, is acquired or exits keeps
+its row for the rest of the quarter (its ``status`` changes); at the start of the next quarter
+:meth:`FirmState.compact` moves departed firms to an archive, so that the active firms fill rows
+``[0, n)`` and every stage reads and writes them as contiguous slices. Rows therefore move between
+quarters; a firm's ``firm_id`` never changes (it keys the firm's random draws).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Status(IntEnum):
 
 # name: (dtype, initial value, unit / meaning)
 COLUMNS: dict[str, tuple[type, float, str]] = {
+    "firm_id": (np.int64, -1, "stable identifier, in order of creation (rows move; ids do not)"),
     "kind": (np.int8, 0, "Kind code"),
     "status": (np.int8, 0, "Status code"),
     "sector": (np.int16, 0, "index into the model's sector list"),
@@ -75,16 +79,23 @@ class FirmState:
     """The firm columns, grown geometrically as firms enter.
 
     Attributes are numpy views of length ``n`` (the number of rows in use), e.g. ``state.revenue``.
+    Departed firms stay in their rows until :meth:`compact`, then live on in :meth:`departed`.
     """
 
     def __init__(self, capacity: int) -> None:
         self.n = 0
+        self.next_id = 0
+        """Number of firms ever created: ids run from 0 to ``next_id - 1``."""
         self._active: np.ndarray | None = None
         self._active_rows: np.ndarray | None = None
         self._capacity = max(16, capacity)
         self._data: dict[str, np.ndarray] = {
             name: np.full(self._capacity, init, dtype=dtype) for name, (dtype, init, _) in COLUMNS.items()
         }
+        self._row_of_id = np.full(self._capacity, -1, dtype=np.int64)
+        self._archive: list[dict[str, np.ndarray]] = []
+        self.archived_cash = 0.0
+        """Cash kept by the archived firms (listed and acquired firms leave with theirs), m yuan."""
 
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
@@ -100,7 +111,7 @@ class FirmState:
             super().__setattr__(name, value)
 
     def add(self, count: int) -> np.ndarray:
-        """Append ``count`` rows holding the columns' initial values; return their indices."""
+        """Append ``count`` rows holding the columns' initial values and new ids; return their indices."""
         needed = self.n + count
         if needed > self._capacity:
             new_cap = max(needed, int(self._capacity * 1.5))
@@ -109,9 +120,72 @@ class FirmState:
                 grown[: self.n] = self._data[name][: self.n]
                 self._data[name] = grown
             self._capacity = new_cap
+        ids = np.arange(self.next_id, self.next_id + count)
+        if self.next_id + count > self._row_of_id.size:
+            grown_ids = np.full(max(self.next_id + count, int(self._row_of_id.size * 1.5)), -1, dtype=np.int64)
+            grown_ids[: self.next_id] = self._row_of_id[: self.next_id]
+            self._row_of_id = grown_ids
         rows = np.arange(self.n, needed)
+        self._data["firm_id"][rows] = ids
+        self._row_of_id[ids] = rows
+        self.next_id += count
         self.n = needed
         self._active = None
+        return rows
+
+    def compact(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Archive the firms that left and close their gaps so that active firms fill rows ``[0, n)``.
+
+        The active firms keep their order. Returns ``(old_rows, new_rows)`` of the firms that moved, or
+        None if no firm had left; anything that holds rows across quarters must follow the move.
+        """
+        active = self.active()
+        if active.all():
+            return None
+        gone = np.flatnonzero(~active)
+        kept = np.flatnonzero(active)
+        self._archive.append({name: column[gone] for name, column in self._data.items()})
+        self.archived_cash += float(self._data["cash"][gone].sum())
+        self._row_of_id[self._data["firm_id"][gone]] = -1
+        m = kept.size
+        for name, (_, init, _) in COLUMNS.items():
+            column = self._data[name]
+            column[:m] = column[kept]
+            column[m : self.n] = init
+        self.n = m
+        self._row_of_id[self._data["firm_id"][:m]] = np.arange(m)
+        self._active = None
+        moved = kept != np.arange(m)
+        return kept[moved], np.flatnonzero(moved)
+
+    def departed(self) -> dict[str, np.ndarray]:
+        """The columns of the firms archived by :meth:`compact` (not those that left this quarter)."""
+        if not self._archive:
+            return {name: np.zeros(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+        return {name: np.concatenate([chunk[name] for chunk in self._archive]) for name in COLUMNS}
+
+    def rows_of_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Current rows of the firms ``ids``; -1 for firms archived since they left."""
+        return self._row_of_id[ids]
+
+    def find_active(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, alive)`` of the firms ``ids``: their rows, and whether each is still active (rows of
+        firms that are not must not be used)."""
+        rows = self._row_of_id[ids]
+        alive = rows >= 0
+        alive[alive] = self.active()[rows[alive]]
+        return rows, alive
+
+    def index(self, rows: np.ndarray) -> np.ndarray | slice:
+        """``rows`` as a slice when they are the cached :meth:`active_rows` and cover every row in use
+        (the active firms at the start of a quarter, after :meth:`compact`); otherwise ``rows`` itself.
+
+        ``column[state.index(rows)]`` then reads a view instead of gathering a copy, and writes a block
+        instead of scattering: callers must not modify what they read in place, nor read it after
+        writing the column.
+        """
+        if rows is self._active_rows and rows.size == self.n:
+            return slice(0, self.n)
         return rows
 
     def active(self) -> np.ndarray:

@@ -42,7 +42,13 @@ class Firm(mesa.Agent):
 
     def __init__(self, model: EnterpriseModel, row: int) -> None:
         super().__init__(model)
-        self.row = row
+        self.firm_id = int(model.state.firm_id[row])
+        """The firm's stable id (its row moves when departed firms are archived between quarters)."""
+
+    @property
+    def row(self) -> int:
+        """The firm's row in the columnar state this quarter."""
+        return int(self.model.state.rows_of_ids(self.firm_id))
 
     # --- R&D -----------------------------------------------------------------------------------
     def rd_intensity(self) -> float:
@@ -107,7 +113,7 @@ def _column_property(name: str, doc: str) -> property:
 
 
 for _name, (_dtype, _init, _doc) in COLUMNS.items():
-    if _name != "kind":
+    if _name not in ("kind", "firm_id"):
         setattr(Firm, _name, _column_property(_name, _doc))
 
 

@@ -120,12 +120,13 @@ class EnterpriseModel(mesa.Model):
         self.demography = Demography()
         self.last_financing: Financing | None = None
         self._uniforms: tuple[tuple[int, int, str] | None, np.ndarray] = (None, np.zeros(0, dtype=np.float32))
-        """The last purpose's uniform draws, keyed by (quarter, number of rows, purpose)."""
+        """The last purpose's uniform draws, keyed by (quarter, number of firm ids, purpose)."""
         self.indebted_at_start = 0
 
         population.build(self)
         self._handles: dict[int, Firm] = {}
-        self._has_handle = np.zeros(self.state.n, dtype=bool)
+        self._has_handle = np.zeros(self.state.next_id, dtype=bool)
+        """Whether each firm id has its handle made."""
         st = self.state
         st.loan_rate = self.credit.quote(self, np.arange(st.n))
         self.accounts.open_banks(
@@ -172,39 +173,43 @@ class EnterpriseModel(mesa.Model):
     def _rows_without_handles(self) -> np.ndarray:
         """Active firms whose handle has not been made yet."""
         self._ensure_capacity()
-        return np.flatnonzero(self.state.active() & ~self._has_handle[: self.state.n])
+        return np.flatnonzero(self.state.active() & ~self._has_handle[self.state.firm_id])
 
     def _materialise(self, rows: np.ndarray) -> None:
         """Create the handles of ``rows`` (active, without one), of the class configured for their kind."""
         if rows.size == 0:
             return
         self._ensure_capacity()
-        kinds = self.state.kind[rows]
+        st = self.state
+        kinds = st.kind[rows]
         for kind in np.unique(kinds):
             cls = self.kind_classes[Kind(int(kind))]
             for r in rows[kinds == kind].tolist():
-                self._handles[r] = cls(self, r)
-        self._has_handle[rows] = True
+                handle = cls(self, r)
+                self._handles[handle.firm_id] = handle
+        self._has_handle[st.firm_id[rows]] = True
 
     def firms_at(self, rows: np.ndarray) -> list[Firm]:
         """The agent handles of active firms ``rows``."""
         self._ensure_capacity()
-        self._materialise(rows[~self._has_handle[rows]])
-        return [self._handles[r] for r in rows.tolist()]
+        ids = self.state.firm_id[rows]
+        self._materialise(rows[~self._has_handle[ids]])
+        return [self._handles[i] for i in ids.tolist()]
 
     def _ensure_capacity(self) -> None:
-        """Grow the made-handle flags to cover rows added by entry."""
-        if self._has_handle.size < self.state.n:
-            grown = np.zeros(max(self.state.n, 2 * self._has_handle.size), dtype=bool)
+        """Grow the made-handle flags (one per firm id) to cover firms added by entry."""
+        if self._has_handle.size < self.state.next_id:
+            grown = np.zeros(max(self.state.next_id, 2 * self._has_handle.size), dtype=bool)
             grown[: self._has_handle.size] = self._has_handle
             self._has_handle = grown
 
     def _drop_handles(self, rows: np.ndarray) -> None:
         """Remove the handles of ``rows`` from the model (those that were made)."""
         self._ensure_capacity()
-        made = rows[self._has_handle[rows]]
-        for r in made.tolist():
-            self._handles.pop(r).remove()
+        ids = self.state.firm_id[rows]
+        made = ids[self._has_handle[ids]]
+        for i in made.tolist():
+            self._handles.pop(i).remove()
         self._has_handle[made] = False
 
     def firm_rows(self, kinds: Iterable[str] = ("SME", "LittleGiant", "Unicorn")) -> np.ndarray:
@@ -217,7 +222,7 @@ class EnterpriseModel(mesa.Model):
         if rows.size == 0:
             return
         self._ensure_capacity()
-        had = rows[self._has_handle[rows]]
+        had = rows[self._has_handle[self.state.firm_id[rows]]]
         self._drop_handles(had)
         self.state.kind[rows] = kind
         self._materialise(had)
@@ -253,9 +258,9 @@ class EnterpriseModel(mesa.Model):
     # --- random streams ------------------------------------------------------------------------------
     # The starting population is drawn from ``model.rng``. Each quarter, every purpose (demand shocks,
     # renewal, R&D draws, rounds, IPO queue, entry...) draws from its own stream derived from the run's
-    # seed, the quarter and the purpose, and per-firm draws are made for all rows ever created, then
-    # indexed. So what one stage draws never shifts another, and two runs with the same seed (baseline
-    # and a lever) face the same shocks firm by firm: common random numbers.
+    # seed, the quarter and the purpose, and per-firm draws are made for every firm id ever created, then
+    # picked by the firms' ids. So what one stage draws never shifts another, and two runs with the same
+    # seed (baseline and a lever) face the same shocks firm by firm: common random numbers.
     def stream(self, purpose: str) -> np.random.Generator:
         """The random stream for ``purpose`` in the current quarter."""
         return np.random.default_rng([self.seed_material, self.quarter, zlib.crc32(purpose.encode())])
@@ -264,14 +269,16 @@ class EnterpriseModel(mesa.Model):
         """Uniform [0, 1) draws for ``rows`` from the stream of ``purpose``, in single precision (a
         third cheaper to draw; their 2**-24 resolution is far finer than any hazard they are compared with).
         A purpose drawn again in the same quarter (a stage run once per kind) reuses the same draws."""
-        key = (self.quarter, self.state.n, purpose)
+        st = self.state
+        key = (self.quarter, st.next_id, purpose)
         if self._uniforms[0] != key:
-            self._uniforms = (key, self.stream(purpose).random(self.state.n, dtype=np.float32))
-        return self._uniforms[1][rows]
+            self._uniforms = (key, self.stream(purpose).random(st.next_id, dtype=np.float32))
+        return self._uniforms[1][st.firm_id[st.index(rows)]]
 
     def normal(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Standard normal draws for ``rows`` from the stream of ``purpose``."""
-        return self.stream(purpose).standard_normal(self.state.n)[rows]
+        st = self.state
+        return self.stream(purpose).standard_normal(st.next_id)[st.firm_id[st.index(rows)]]
 
     def stochastic_round(self, x: float, purpose: str) -> int:
         """Round ``x`` up with probability equal to its fractional part (unbiased at small scale)."""
@@ -284,6 +291,7 @@ class EnterpriseModel(mesa.Model):
         self.quarter += 1
         self.wage_index *= (1.0 + self.params.production.wage_growth) ** 0.25
         st, acc = self.state, self.accounts
+        st.compact()
         acc.begin_quarter()
         self.indebted_at_start = int(np.count_nonzero(st.active() & (st.debt > 0)))
 
@@ -365,12 +373,15 @@ class EnterpriseModel(mesa.Model):
         return outcomes.summarise(self.timeseries())
 
     def firm_table(self) -> pd.DataFrame:
-        """A snapshot of every firm row (active and departed) with kind, status and sector names."""
+        """A snapshot of every firm ever simulated (active and departed), in order of ``firm_id``, with
+        kind, status and sector names."""
         st = self.state
-        data = {name: getattr(st, name).copy() for name in st.columns()}
-        frame = pd.DataFrame(data)
-        frame["kind"] = pd.Categorical.from_codes(st.kind, [k.name.lower() for k in Kind])
-        frame["status"] = pd.Categorical.from_codes(st.status, [s.name.lower() for s in Status])
-        frame["sector"] = pd.Categorical.from_codes(st.sector, self.sector_keys)
-        frame["age_years"] = (self.quarter - st.born) / 4.0
+        departed = st.departed()
+        data = {name: np.concatenate([departed[name], getattr(st, name)]) for name in st.columns()}
+        order = np.argsort(data["firm_id"], kind="stable")
+        frame = pd.DataFrame({name: column[order] for name, column in data.items()})
+        frame["kind"] = pd.Categorical.from_codes(frame["kind"], [k.name.lower() for k in Kind])
+        frame["status"] = pd.Categorical.from_codes(frame["status"], [s.name.lower() for s in Status])
+        frame["sector"] = pd.Categorical.from_codes(frame["sector"], self.sector_keys)
+        frame["age_years"] = (self.quarter - frame["born"]) / 4.0
         return frame

@@ -25,6 +25,14 @@ def paired(lever: dict, outcome, seeds=SEEDS, quarters=QUARTERS):
     return np.array(base), np.array(treat)
 
 
+def matched(b: EnterpriseModel, t: EnterpriseModel, flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in ``b`` and in ``t`` of the same firms: active in both runs and ``flagged`` (by firm id)."""
+    ids = np.intersect1d(b.state.firm_id[b.state.active()], t.state.firm_id[t.state.active()])
+    ids = ids[ids < flagged.size]  # firms that entered after the lever last acted are not flagged yet
+    ids = ids[flagged[ids]]
+    return b.state.rows_of_ids(ids), t.state.rows_of_ids(ids)
+
+
 def test_all_six_levers_are_registered():
     assert {
         "reloan",
@@ -42,20 +50,17 @@ def test_reloan_raises_investment_and_lending_and_lowers_rates_of_eligible_firms
         b.run(QUARTERS)
         t = EnterpriseModel(scale=SCALE, rng=seed, levers={"reloan": {}}, check_accounts=True)
         t.run(QUARTERS)
-        n = min(b.state.n, t.state.n, t.levers[0].listed.size)
-        listed = t.levers[0].listed[:n]
-        both = b.state.active()[:n] & t.state.active()[:n]
-        e = listed & both
-        assert e.sum() > 10
+        rb, rt = matched(b, t, t.levers[0].listed)
+        assert rb.size > 10
         # equipment (capital stock) and borrowing of firms with listed projects rise ...
-        assert t.state.capital[:n][e].sum() > 1.03 * b.state.capital[:n][e].sum()
-        assert t.state.debt[:n][e].sum() > 1.1 * b.state.debt[:n][e].sum()
+        assert t.state.capital[rt].sum() > 1.03 * b.state.capital[rb].sum()
+        assert t.state.debt[rt].sum() > 1.1 * b.state.debt[rb].sum()
 
         # ... at a lower average rate on their debt
-        def rate(m, n=n, e=e):
-            return np.average(m.state.loan_rate[:n][e], weights=m.state.debt[:n][e] + 1e-12)
+        def rate(m, rows):
+            return np.average(m.state.loan_rate[rows], weights=m.state.debt[rows] + 1e-12)
 
-        assert rate(t) < rate(b) - 0.003
+        assert rate(t, rt) < rate(b, rb) - 0.003
         assert t.timeseries()["project_lending"].sum() > 0 and t.timeseries()["fiscal_cost_reloan"].sum() > 0
 
 
@@ -77,20 +82,15 @@ def test_listing_support_raises_ipos_and_acquisitions():
 
 
 def test_little_giant_grants_raise_rd_and_productivity_of_supported_firms():
-    def supported(m):
-        lever = m.levers[0] if m.levers else None
-        return lever
-
     for seed in (1, 2):
         t = EnterpriseModel(scale=SCALE, rng=seed, levers={"little_giant_grants": {}}, check_accounts=True)
         t.run(QUARTERS)
         b = EnterpriseModel(scale=SCALE, rng=seed)
         b.run(QUARTERS)
-        n = min(b.state.n, t.state.n, supported(t).supported.size)
-        rows = np.flatnonzero(supported(t).supported[:n] & t.state.active()[:n] & b.state.active()[:n])
-        assert rows.size > 5
-        assert t.state.annual_rd[rows].sum() > b.state.annual_rd[rows].sum()
-        assert t.state.productivity[rows].mean() >= b.state.productivity[rows].mean()
+        rb, rt = matched(b, t, t.levers[0].supported)
+        assert rb.size > 5
+        assert t.state.annual_rd[rt].sum() > b.state.annual_rd[rb].sum()
+        assert t.state.productivity[rt].mean() >= b.state.productivity[rb].mean()
 
 
 def test_digital_transformation_raises_digital_adoption():

@@ -77,11 +77,12 @@ def test_without_random_draws_the_two_agree_firm_by_firm():
     vec.run(12)
     st = vec.state
     survivors = np.flatnonzero(st.active())
-    firms = {f.row: f for f in ref.firms}
-    assert sorted(firms) == survivors.tolist()  # the same firms exited
-    assert survivors.size < st.n  # some did: the exit path is exercised
+    ids = st.firm_id[survivors]
+    firms = {f.firm_id: f for f in ref.firms}
+    assert sorted(firms) == sorted(ids.tolist())  # the same firms exited
+    assert survivors.size < st.next_id  # some did: the exit path is exercised
     for name in COLUMNS:
-        mine = np.array([getattr(firms[r], name) for r in survivors.tolist()])
+        mine = np.array([getattr(firms[i], name) for i in ids.tolist()])
         np.testing.assert_allclose(mine, getattr(st, name)[survivors], rtol=1e-9, atol=1e-9, err_msg=name)
     np.testing.assert_allclose([b.loans for b in ref.banks], vec.accounts.bank_loans, rtol=1e-9)
     np.testing.assert_allclose([b.equity for b in ref.banks], vec.accounts.bank_equity, rtol=1e-9)

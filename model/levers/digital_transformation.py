@@ -42,13 +42,14 @@ class DigitalTransformation(Lever):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
         self.covered = np.zeros(0, dtype=bool)
+        """Whether each firm id is covered by the programme."""
 
     def _eligible(self, model: EnterpriseModel) -> np.ndarray:
         st = model.state
-        if st.n > self.covered.size:
-            draw = self.random(model).random(st.n - self.covered.size)
+        if st.next_id > self.covered.size:
+            draw = self.random(model).random(st.next_id - self.covered.size)
             self.covered = np.concatenate([self.covered, draw < self.settings.coverage])
-        return self.covered & st.active() & (st.kind != Kind.UNICORN)
+        return self.covered[st.firm_id] & st.active() & (st.kind != Kind.UNICORN)
 
     def act(self, model: EnterpriseModel) -> None:
         eligible = self._eligible(model)

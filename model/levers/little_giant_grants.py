@@ -49,31 +49,32 @@ class LittleGiantGrants(Lever):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
         self.batches: list[tuple[int, np.ndarray, np.ndarray]] = []
-        """(selection quarter, rows, entitlement m yuan) of each batch."""
+        """(selection quarter, firm ids, entitlement m yuan) of each batch."""
         self.supported = np.zeros(0, dtype=bool)
+        """Whether each firm id has been selected in a batch."""
 
     def act(self, model: EnterpriseModel) -> None:
         s, st = self.settings, model.state
-        if self.supported.size < st.n:
-            self.supported = np.concatenate([self.supported, np.zeros(st.n - self.supported.size, dtype=bool)])
+        if self.supported.size < st.next_id:
+            self.supported = np.concatenate([self.supported, np.zeros(st.next_id - self.supported.size, dtype=bool)])
         strength = self.intensity(model)
         since_start = model.quarter - s.start
         if strength > 0 and since_start % 4 == 0 and len(self.batches) < s.batches:
-            lg = np.flatnonzero(st.active() & (st.kind == Kind.LITTLE_GIANT) & ~self.supported)
+            lg = np.flatnonzero(st.active() & (st.kind == Kind.LITTLE_GIANT) & ~self.supported[st.firm_id])
             x = s.batch_size * model.scale * strength
             n = int(np.floor(x)) + int(self.random(model).random() < x - np.floor(x))
             merit = st.patents[lg] / np.maximum(st.annual_revenue[lg], 1.0)
             chosen = lg[np.argsort(-merit, kind="stable")[:n]]
             planned = 4.0 * st.investment[chosen]
             entitlement = s.grant * np.where(planned >= s.min_investment, 1.0, s.reduced_payout)
-            self.supported[chosen] = True
+            self.supported[st.firm_id[chosen]] = True
             self.pay(model, chosen, s.upfront_share * entitlement, label="little-giant grants")
-            self.batches.append((model.quarter, chosen, entitlement))
-        for quarter, rows, entitlement in self.batches:
+            self.batches.append((model.quarter, st.firm_id[chosen], entitlement))
+        for quarter, ids, entitlement in self.batches:
             age = model.quarter - quarter
+            rows, alive = st.find_active(ids)
             if age == s.review_after:
-                keep = st.active()[rows] & (st.kind[rows] == Kind.LITTLE_GIANT)
+                keep = alive & (st.kind[rows] == Kind.LITTLE_GIANT)
                 self.pay(model, rows[keep], (1.0 - s.upfront_share) * entitlement[keep], label="little-giant grants")
             if 0 <= age < s.support_quarters:
-                alive = st.active()[rows]
                 model.incentives.rd_grant[rows[alive]] += entitlement[alive] / s.support_quarters

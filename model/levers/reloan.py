@@ -74,18 +74,23 @@ class Reloan(Lever):
         self.quota_used = 0.0
         """Project loans made so far, m yuan (model units)."""
         self.listed = np.zeros(0, dtype=bool)
+        """Whether each firm id has a listed project."""
         self.cohorts: list[tuple[int, np.ndarray, np.ndarray]] = []
+        """(quarter, firm ids, amounts m yuan) of the project loans made each quarter."""
         self.backlog_paid = 0.0
 
     def _eligible(self, model: EnterpriseModel) -> np.ndarray:
-        """Firms with a project on the candidate lists; new firms join at the same rates."""
+        """Active firms with a project on the candidate lists (a mask over rows); new firms join at the
+        same rates."""
         st, s = model.state, self.settings
         n_old = self.listed.size
-        if st.n > n_old:
-            draw = self.random(model).random(st.n - n_old)
-            p = np.where(st.kind[n_old:] == Kind.LITTLE_GIANT, s.eligible_share_little_giant, s.eligible_share_sme)
+        if st.next_id > n_old:
+            draw = self.random(model).random(st.next_id - n_old)
+            rows = st.rows_of_ids(np.arange(n_old, st.next_id))
+            little_giant = (rows >= 0) & (st.kind[rows] == Kind.LITTLE_GIANT)
+            p = np.where(little_giant, s.eligible_share_little_giant, s.eligible_share_sme)
             self.listed = np.concatenate([self.listed, draw < p])
-        return self.listed & st.active()
+        return self.listed[st.firm_id] & st.active()
 
     def act(self, model: EnterpriseModel) -> None:
         s, inc = self.settings, model.incentives
@@ -116,7 +121,7 @@ class Reloan(Lever):
             for b, amount in enumerate(np.bincount(banks, weights=amounts, minlength=len(model.banks))):
                 if amount > 0:
                     acc.refinance(b, s.refinanced_share * amount)
-            self.cohorts.append((model.quarter, rows, amounts))
+            self.cohorts.append((model.quarter, model.state.firm_id[rows], amounts))
         # refinancing: interest to the PBoC and repayment as the loans amortise
         maturity = model.params.credit.maturity
         for b in range(len(model.banks)):
@@ -126,8 +131,8 @@ class Reloan(Lever):
                 acc.refinance(b, -outstanding / maturity)
         # fiscal interest subsidy on principal still outstanding, for subsidy_quarters
         self.cohorts = [c for c in self.cohorts if model.quarter - c[0] < s.subsidy_quarters]
-        for quarter, rows, amounts in self.cohorts:
-            alive = model.state.active()[rows]
+        for quarter, ids, amounts in self.cohorts:
+            rows, alive = model.state.find_active(ids)
             outstanding = amounts * (1.0 - 1.0 / maturity) ** (model.quarter - quarter)
             self.pay(
                 model, rows[alive], outstanding[alive] * s.interest_subsidy / 4.0, label="re-lending interest subsidy"

@@ -84,7 +84,7 @@ class RunRecord:
     Attributes:
         scale: the model's scale (counts are divided by it).
         start_year: calendar year of the first year-end snapshot (2024: the 2024Q4 start).
-        panel: one row per firm active at a year-end: ``firm_id`` (row index), ``year``,
+        panel: one row per firm active at a year-end: ``firm_id``, ``year``,
             ``annual_revenue`` (m yuan, the model's four-quarter measure), ``employees``,
             ``age_years``, ``kind`` (code), ``year_revenue`` (sum of the firm's quarterly
             revenues over that calendar year, m yuan; NaN unless active the whole year) and
@@ -117,9 +117,10 @@ def _snapshot(model: Any, year: int, year_revenue: np.ndarray,
               full_year: np.ndarray) -> pd.DataFrame:
     st = model.state
     rows = np.flatnonzero(st.active())
-    revenue = np.where(full_year[rows], year_revenue[rows], np.nan)
+    ids = st.firm_id[rows]
+    revenue = np.where(full_year[ids], year_revenue[ids], np.nan)
     return pd.DataFrame({
-        "firm_id": rows.astype(np.int64),
+        "firm_id": ids.astype(np.int64),
         "year": np.full(rows.size, year, dtype=np.int64),
         "annual_revenue": st.annual_revenue[rows].astype(float),
         "employees": st.employees[rows].astype(float),
@@ -130,11 +131,16 @@ def _snapshot(model: Any, year: int, year_revenue: np.ndarray,
     })
 
 
+def _grow(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` padded with zeros (False) to length ``n``."""
+    return values if values.size >= n else np.concatenate([values, np.zeros(n - values.size, values.dtype)])
+
+
 def record_run(model: Any, quarters: int) -> RunRecord:
     """Step ``model`` for ``quarters`` quarters and record the annual panel.
 
     The model must stand at a year-end (a fourth calendar quarter, such as the 2024Q4 start), so
-    that snapshots fall on calendar years.
+    that snapshots fall on calendar years. Firms are followed by their ``firm_id`` (rows move).
 
     Args:
         model: a fresh or partly run :class:`~smegrowth.EnterpriseModel`.
@@ -151,37 +157,39 @@ def record_run(model: Any, quarters: int) -> RunRecord:
                          f"{model.quarter_label()}")
     start_year = int(model.quarter_label()[:4])
     st = model.state
-    year_revenue = np.zeros(st.n)
-    full_year = np.zeros(st.n, dtype=bool)
+    year_revenue = np.zeros(st.next_id)  # revenue over the calendar year so far, by firm id
+    full_year = np.zeros(st.next_id, dtype=bool)  # active all calendar year so far, by firm id
     snapshots = [_snapshot(model, start_year, year_revenue, full_year)]
-    full_year[:] = st.active()
+    full_year[st.firm_id[st.active()]] = True
     entrants = []
     for q in range(1, quarters + 1):
-        before = st.n
+        before = st.next_id
         model.step()
-        n = st.n
+        n = st.next_id
         if n > before:
-            rows = np.arange(before, n)
-            entrants.append(pd.DataFrame({"firm_id": rows.astype(np.int64),
-                                          "quarter": np.full(rows.size, model.quarter, np.int64),
+            ids = np.arange(before, n)
+            rows = st.rows_of_ids(ids)
+            entrants.append(pd.DataFrame({"firm_id": ids.astype(np.int64),
+                                          "quarter": np.full(ids.size, model.quarter, np.int64),
                                           "age_years": (model.quarter - st.born[rows]) / 4.0}))
-        if n > year_revenue.size:
-            year_revenue = np.concatenate([year_revenue, np.zeros(n - year_revenue.size)])
-            full_year = np.concatenate([full_year, np.zeros(n - full_year.size, dtype=bool)])
-        active = st.active()
-        year_revenue[active] += st.revenue[active]
+        year_revenue, full_year = _grow(year_revenue, n), _grow(full_year, n)
+        rows = st.active_rows()
+        ids = st.firm_id[rows]
+        year_revenue[ids] += st.revenue[rows]
         if q % 4 == 0:
+            active = np.zeros(n, dtype=bool)
+            active[ids] = True
             full_year &= active
             snapshots.append(_snapshot(model, start_year + q // 4, year_revenue, full_year))
             year_revenue[:] = 0.0
             full_year[:] = active
+    departed = st.departed()
     left = np.flatnonzero(st.status != Status.ACTIVE)
     departures = pd.DataFrame({
-        "firm_id": left.astype(np.int64),
-        "kind": st.kind[left].astype(np.int8),
-        "status": st.status[left].astype(np.int8),
-        "left": st.left[left].astype(np.int64),
-    })
+        name: np.concatenate([departed[column], getattr(st, column)[left]]).astype(dtype)
+        for name, column, dtype in (("firm_id", "firm_id", np.int64), ("kind", "kind", np.int8),
+                                    ("status", "status", np.int8), ("left", "left", np.int64))
+    }).sort_values("firm_id", ignore_index=True)
     return RunRecord(
         scale=float(model.scale), start_year=start_year,
         panel=pd.concat(snapshots, ignore_index=True), departures=departures,
