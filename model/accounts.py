@@ -103,6 +103,7 @@ class Accounts:
         category)``, inflow positive when the firm receives. One pass over the firm arrays."""
         st = self.model.state
         self._grow()
+        ix = st.index(rows)
         net = np.zeros(rows.size)
         income = equity = from_banks = None
         for inflow, other, label, category in flows:
@@ -119,28 +120,29 @@ class Accounts:
                 income = inflow if income is None else income + inflow
             elif category == EQUITY:
                 equity = inflow if equity is None else equity + inflow
-        st._data["cash"][rows] += net
+        st._data["cash"][ix] += net
         if from_banks is not None:
             self.bank_reserves -= self._by_bank(rows, from_banks)
         if income is not None:
-            self._income[rows] += income
+            self._income[ix] += income
         if equity is not None:
-            self._equity[rows] += equity
+            self._equity[ix] += equity
 
     def _by_bank(self, rows: np.ndarray, amounts: np.ndarray) -> np.ndarray:
         """Sum ``amounts`` of firms ``rows`` by their bank."""
+        st = self.model.state
         weights = np.broadcast_to(np.asarray(amounts, dtype=float), rows.shape)
-        return np.bincount(self.model.state.bank[rows], weights=weights, minlength=self.bank_loans.size)
+        return np.bincount(st.bank[st.index(rows)], weights=weights, minlength=self.bank_loans.size)
 
     def income_of(self, rows: np.ndarray) -> np.ndarray:
         """Income booked to firms ``rows`` so far this quarter (their net-worth change other than equity)."""
         self._grow()
-        return self._income[rows].copy()
+        return self._income[self.model.state.index(rows)].copy()
 
     def book_non_cash(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Record a non-cash change of net worth (depreciation, write-downs; negative = loss)."""
         self._grow()
-        self._income[rows] += amounts
+        self._income[self.model.state.index(rows)] += amounts
 
     # --- bank balance sheets ---------------------------------------------------------------------
     def lend(self, rows: np.ndarray, amounts: np.ndarray, label: str = "loans") -> None:
@@ -168,7 +170,7 @@ class Accounts:
                 (-principal, "banks", "repayment", FINANCE),
             ],
         )
-        st._data["debt"][rows] += loans - principal
+        st._data["debt"][st.index(rows)] += loans - principal
         self.bank_loans += self._by_bank(rows, loans - principal)
         self.bank_equity += self._by_bank(rows, interest)
 

@@ -39,9 +39,10 @@ class CapitalMarket(mesa.Agent):
     def revalue(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Valuation: venture firms by multiple and premium, others at the listed price/sales multiple."""
         st = model.state
-        annual = np.maximum(st.annual_revenue[rows], 0.0)
-        venture_value = model.valuation_multiple[st.sector[rows]] * annual * np.exp(st.hype[rows])
-        st.valuation[rows] = np.where(st.venture[rows], venture_value, model.params.listing.listed_multiple * annual)
+        ix = st.index(rows)
+        annual = np.maximum(st.annual_revenue[ix], 0.0)
+        venture_value = model.valuation_multiple[st.sector[ix]] * annual * np.exp(st.hype[ix])
+        st.valuation[ix] = np.where(st.venture[ix], venture_value, model.params.listing.listed_multiple * annual)
 
     def update_premia(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Stage 7: the venture premium random walk, lifted by this quarter's R&D successes."""
@@ -53,7 +54,7 @@ class CapitalMarket(mesa.Agent):
             + p.hype_volatility * model.normal(venture, "venture premium")
             + p.hype_on_success * success
         )
-        st.recent_equity[rows] *= 0.875  # raised in the last two years, approximately
+        st.recent_equity[st.index(rows)] *= 0.875  # raised in the last two years, approximately
         self.revalue(model, rows)
 
     def venture_rounds(self, model: EnterpriseModel, rows: np.ndarray) -> None:

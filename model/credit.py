@@ -83,9 +83,10 @@ class CreditMarket:
     ) -> np.ndarray:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
-        assets = np.maximum(st.capital[rows] + np.maximum(st.cash[rows], 0.0) + extra_debt, 1e-9)
-        leverage = (st.debt[rows] + extra_debt) / assets
-        margin = st.annual_profit[rows] / np.maximum(st.annual_revenue[rows], 1e-9)
+        ix = st.index(rows)
+        assets = np.maximum(st.capital[ix] + np.maximum(st.cash[ix], 0.0) + extra_debt, 1e-9)
+        leverage = (st.debt[ix] + extra_debt) / assets
+        margin = st.annual_profit[ix] / np.maximum(st.annual_revenue[ix], 1e-9)
         z = p.pd_intercept + p.pd_leverage * leverage - p.pd_margin * np.clip(margin, -1.0, 1.0)
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -95,7 +96,7 @@ class CreditMarket:
         Without ``pd``, inside :meth:`standing_quotes` the rate is the one quoted when the block began.
         """
         if pd is None and self._standing is not None:
-            rates = self._standing[rows]
+            rates = self._standing[model.state.index(rows)]
             if not np.isnan(rates).any():
                 return rates
         p = model.params.credit
@@ -108,7 +109,7 @@ class CreditMarket:
         """Quote ``rows`` once for the whole block: while firms plan, balance sheets do not change, so
         every kind's plan reads the same rates without the banks re-pricing each firm per kind."""
         standing = np.full(model.state.n, np.nan)
-        standing[rows] = self.quote(model, rows)
+        standing[model.state.index(rows)] = self.quote(model, rows)
         self._standing = standing
         try:
             yield
@@ -130,16 +131,18 @@ class CreditMarket:
         """
         st, p, acc = model.state, model.params.credit, model.accounts
         inc = model.incentives
-        debt, cash = st.debt[rows], st.cash[rows]
-        interest = debt * st.loan_rate[rows] / 4.0
+        ix = st.index(rows)
+        # views when ix is a slice: read before the bookings below change debt and cash
+        debt, cash = st.debt[ix], st.cash[ix]
+        interest = debt * st.loan_rate[ix] / 4.0
         principal = debt / p.maturity
         investment = renewal + expansion
         outlays = interest + principal + rd + digital + investment
-        need = np.maximum(outlays + p.cash_buffer * st.revenue[rows] - cash, 0.0)
+        need = np.maximum(outlays + p.cash_buffer * st.revenue[ix] - cash, 0.0)
         applied = need > 0
 
         # screening: leverage cap, then default probability at the post-loan leverage
-        assets_after = st.capital[rows] + investment + np.maximum(cash, 0.0)
+        assets_after = st.capital[ix] + investment + np.maximum(cash, 0.0)
         cap = np.maximum(p.max_leverage * assets_after - (debt - principal), 0.0)
         ask = np.flatnonzero(np.minimum(need, cap) > 0)
         asking = rows[ask]
@@ -148,7 +151,7 @@ class CreditMarket:
         offer = np.where(pd <= p.max_pd, offer, 0.0)
 
         project = self._project_loans(inc.project_rate[asking], offer, investment[ask], inc.project_quota)
-        banks = st.bank[rows]
+        banks = st.bank[ix]
         repaid = np.bincount(banks, weights=principal, minlength=len(model.banks))
         granted = self._ration(model, asking, banks[ask], offer, repaid)
         project = np.minimum(project, granted)
@@ -163,7 +166,7 @@ class CreditMarket:
         loans[ask], project_loans[ask] = granted, project
         acc.bank_services(rows, loans, interest, principal)
 
-        spendable = np.maximum(st.cash[rows], 0.0)
+        spendable = np.maximum(st.cash[ix], 0.0)
         rd_paid = np.minimum(rd, spendable)
         spendable -= rd_paid
         digital_paid = np.minimum(digital, spendable)

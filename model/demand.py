@@ -63,15 +63,15 @@ class DemandMarket:
         total = self.level + self.extra
 
         rows = st.active_rows()
-        sec = st.sector[rows]
-        share = st.share[rows]
+        ix = st.index(rows)
+        sec = st.sector[ix]
+        share = st.share[ix]
         n_sec = self.level.size
         sec_share = np.bincount(sec, weights=share, minlength=n_sec)
         mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
-        base = st.customer_base[rows]
+        base = st.customer_base[ix]
         grown = base + p.customer_base_growth * (1.0 - base)
-        st.customer_base[rows] = grown
-        lines = np.maximum(1.0, st.annual_revenue[rows] / p.revenue_per_line)
+        lines = np.maximum(1.0, st.annual_revenue[ix] / p.revenue_per_line)
         sigma = p.line_shock / np.sqrt(lines)
         growth = (
             p.replicator_speed * (eff - mean_eff[sec])
@@ -79,14 +79,14 @@ class DemandMarket:
             + sigma * model.normal(rows, "product lines")
             - 0.5 * sigma**2
         )
+        st.customer_base[ix] = grown
         share = share * np.exp(growth)
         share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]
-        st.share[rows] = share
-
-        capacity = st.capital[rows] / self.capital_intensity[sec] / 4.0
+        st.share[ix] = share
+        capacity = st.capital[ix] / self.capital_intensity[sec] / 4.0
         orders = share * total[sec]
         revenue = np.minimum(orders, capacity)
-        st.orders[rows] = orders
-        st.revenue[rows] = revenue
+        st.orders[ix] = orders
+        st.revenue[ix] = revenue
         # four-quarter revenue, smoothed: equals 4x revenue in a steady state
-        st.annual_revenue[rows] = st.annual_revenue[rows] * 0.75 + revenue
+        st.annual_revenue[ix] = st.annual_revenue[ix] * 0.75 + revenue

@@ -104,7 +104,7 @@ class Demography:
         st.patents[rows] = rng.poisson(1.0, n)
         sd = params.innovation.rd_taste_sigma
         st.rd_taste[rows] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
-        st.annual_rd[rows] = model.innovation.rd_norm(model, Kind.SME, rows) * annual
+        st.annual_rd[rows] = model.innovation.rd_norm(model, rows) * annual
         st.employees[rows] = annual / pop.labour_productivity
         prone = np.array([s.frontier or s.valuation_multiple >= 8 for s in sectors])
         st.venture[rows] = rng.random(n) < pop.venture_share * np.where(prone[sec], 2.0, 0.3)

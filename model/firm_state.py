@@ -3,9 +3,10 @@
 The Mesa agents (:mod:`smegrowth.firms`) are light handles on these rows, so every stage of the model can
 act on all firms of a kind with one vectorised operation. A firm that lists, is acquired or exits keeps
 its row for the rest of the quarter (its ``status`` changes); at the start of the next quarter
-:meth:`FirmState.compact` moves departed firms to an archive, so that the active firms fill rows
-``[0, n)`` and every stage reads and writes them as contiguous slices. Rows therefore move between
-quarters; a firm's ``firm_id`` never changes (it keys the firm's random draws).
+:meth:`FirmState.compact` moves departed firms to an archive and fills their rows with active firms
+from the end of the table, so that the active firms fill rows ``[0, n)`` and every stage reads and
+writes them as contiguous slices. Rows therefore move between quarters; a firm's ``firm_id`` never
+changes (it keys the firm's random draws).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
     "firm_id": (np.int64, -1, "stable identifier, in order of creation (rows move; ids do not)"),
     "kind": (np.int8, 0, "Kind code"),
     "status": (np.int8, 0, "Status code"),
-    "sector": (np.int16, 0, "index into the model's sector list"),
+    "sector": (np.intp, 0, "index into the model's sector list (pointer-sized: it indexes sector tables)"),
     "niche": (np.int32, 0, "national niche market (global index)"),
-    "bank": (np.int8, 0, "index of the firm's bank"),
+    "bank": (np.intp, 0, "index of the firm's bank (pointer-sized: it indexes bank tables)"),
     "born": (np.float64, 0.0, "quarter of founding (model quarter index; negative before 2024Q4)"),
     "left": (np.int32, -1, "quarter the firm left the growth population, -1 if active"),
     "share": (np.float64, 0.0, "market share within its sector"),
@@ -133,30 +134,28 @@ class FirmState:
         self._active = None
         return rows
 
-    def compact(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Archive the firms that left and close their gaps so that active firms fill rows ``[0, n)``.
-
-        The active firms keep their order. Returns ``(old_rows, new_rows)`` of the firms that moved, or
-        None if no firm had left; anything that holds rows across quarters must follow the move.
+    def compact(self) -> None:
+        """Archive the firms that left and fill their rows with the active firms from the end of the
+        table, so that active firms occupy rows ``[0, n)``: work proportional to the departures, not to
+        the population. Rows move; ids do not (use :meth:`rows_of_ids` to follow a firm across quarters).
         """
         active = self.active()
-        if active.all():
-            return None
         gone = np.flatnonzero(~active)
-        kept = np.flatnonzero(active)
+        if gone.size == 0:
+            return
+        m = self.n - gone.size
+        holes = gone[gone < m]
+        movers = m + np.flatnonzero(active[m:])
         self._archive.append({name: column[gone] for name, column in self._data.items()})
         self.archived_cash += float(self._data["cash"][gone].sum())
         self._row_of_id[self._data["firm_id"][gone]] = -1
-        m = kept.size
         for name, (_, init, _) in COLUMNS.items():
             column = self._data[name]
-            column[:m] = column[kept]
+            column[holes] = column[movers]
             column[m : self.n] = init
+        self._row_of_id[self._data["firm_id"][holes]] = holes
         self.n = m
-        self._row_of_id[self._data["firm_id"][:m]] = np.arange(m)
         self._active = None
-        moved = kept != np.arange(m)
-        return kept[moved], np.flatnonzero(moved)
 
     def departed(self) -> dict[str, np.ndarray]:
         """The columns of the firms archived by :meth:`compact` (not those that left this quarter)."""

@@ -58,7 +58,7 @@ class Firm(mesa.Agent):
     @classmethod
     def plan_rd(cls, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """R&D/revenue for ``rows``: the norm of the firm's kind (grant-funded R&D comes on top)."""
-        return model.innovation.rd_norm(model, cls.kind, rows)
+        return model.innovation.rd_norm(model, rows)
 
     # --- investment ----------------------------------------------------------------------------
     def investment_plan(self) -> tuple[float, float]:
@@ -141,6 +141,15 @@ HOOKS: dict[str, str] = {
     "plan_digital": "digital_plan",
 }
 """Vectorised hook -> the per-agent method a subclass may override instead."""
+
+
+def built_in(cls: type[Firm], vector: str) -> bool:
+    """Whether ``cls`` decides hook ``vector`` with :class:`Firm`'s own method (neither the vectorised
+    hook nor its per-agent method is overridden). The built-in hooks do not depend on the class (they
+    read each firm's kind from its row), so the model may call them once for firms of every kind."""
+    scalar = HOOKS[vector]
+    owner = next(klass for klass in cls.__mro__ if vector in klass.__dict__ or scalar in klass.__dict__)
+    return owner is Firm
 
 
 def call_hook(cls: type[Firm], vector: str, model: EnterpriseModel, rows: np.ndarray):

@@ -40,35 +40,39 @@ class Innovation:
         low, high = self._beta_values[cell], self._beta_values[cell + 1]
         return low + (position - cell) * (high - low)
 
-    def rd_norm(self, model: EnterpriseModel, kind: Kind, rows: np.ndarray) -> np.ndarray:
-        """R&D per yuan of revenue that firms of ``kind`` plan by default: the kind's mean intensity
+    def rd_norm(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
+        """R&D per yuan of revenue that ``rows`` plan by default: the mean intensity of each firm's kind
         times the firm's own R&D taste."""
-        p = model.params.innovation
-        value = {
-            Kind.SME: p.rd_intensity_sme,
-            Kind.LITTLE_GIANT: p.rd_intensity_little_giant,
-            Kind.UNICORN: p.rd_intensity_unicorn,
-        }[Kind(kind)]
-        return value * model.state.rd_taste[rows]
+        p, st = model.params.innovation, model.state
+        by_kind = np.empty(len(Kind))
+        by_kind[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = (
+            p.rd_intensity_sme,
+            p.rd_intensity_little_giant,
+            p.rd_intensity_unicorn,
+        )
+        ix = st.index(rows)
+        return by_kind[st.kind[ix]] * st.rd_taste[ix]
 
     def digital_demand(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""
         st, p = model.state, model.params.innovation
-        net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[rows], 0.9)
+        ix = st.index(rows)
+        net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[ix], 0.9)
         return (
             p.digital_spend_share
-            * st.revenue[rows]
-            * (1.0 - st.digital[rows])
+            * st.revenue[ix]
+            * (1.0 - st.digital[ix])
             * net_price ** (-p.digital_price_elasticity)
         )
 
     def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
         st, p = model.state, model.params.innovation
-        sec = st.sector[rows]
+        ix = st.index(rows)
+        sec = st.sector[ix]
         opportunity = model.tech_opportunity[sec]
-        revenue = np.maximum(st.revenue[rows], 1e-9)
-        intensity = np.minimum(st.rd[rows] / revenue, 5.0)
+        revenue = np.maximum(st.revenue[ix], 1e-9)
+        intensity = np.minimum(st.rd[ix] / revenue, 5.0)
 
         innovate = model.uniform(rows, "innovation") < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
         size = model.uniform(rows, "innovation size")
@@ -80,19 +84,18 @@ class Innovation:
         # imitation closes part of the gap to the sector frontier, the 90th percentile of a normal
         # fitted to the sector's productivities
         imitate = model.uniform(rows, "imitation") < 1.0 - np.exp(-p.imitation_rate * intensity)
-        prod = st.productivity[rows]
+        prod = st.productivity[ix]
         n_sec = len(model.sector_keys)
         count = np.maximum(np.bincount(sec, minlength=n_sec), 1)
         mean = np.bincount(sec, weights=prod, minlength=n_sec) / count
         var = np.maximum(np.bincount(sec, weights=prod * prod, minlength=n_sec) / count - mean**2, 0.0)
         frontier = mean + 1.2816 * np.sqrt(var)
-        catch_up = np.where(imitate, p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0), 0.0)
-        st.productivity[rows] = prod + np.maximum(gain, catch_up)
+        catch_up = imitate * (p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0))
+        st.productivity[ix] = prod + np.maximum(gain, catch_up)
         self.successes = np.zeros(st.n, dtype=bool)
-        self.successes[rows] = gain > 0
-
+        self.successes[ix] = gain > 0
         # patents: the expected number, rounded up or down at random (unbiased)
-        expected = st.rd[rows] * opportunity / p.patent_cost
-        st.patents[rows] += np.floor(expected + model.uniform(rows, "patents"))
-        uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[rows])
-        st.digital[rows] = np.clip(st.digital[rows] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)
+        expected = st.rd[ix] * opportunity / p.patent_cost
+        st.patents[ix] += np.floor(expected + model.uniform(rows, "patents"))
+        uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[ix])
+        st.digital[ix] = np.clip(st.digital[ix] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)

@@ -24,38 +24,41 @@ class InvestmentPlanner:
         """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""
         inc = model.incentives
         market = model.credit.quote(model, rows)
-        project = inc.project_rate[rows] - inc.interest_subsidy[rows]
-        return np.where(np.isnan(project), market, np.minimum(market, project))
+        ix = model.state.index(rows)
+        project = inc.project_rate[ix] - inc.interest_subsidy[ix]
+        return np.fmin(market, project)  # the market rate where there is no project rate (NaN)
 
     def plan(self, model: EnterpriseModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(renewal, expansion) for ``rows``."""
         st, p = model.state, model.params.investment
-        sec = st.sector[rows]
+        ix = st.index(rows)
+        sec = st.sector[ix]
         kappa = model.demand.capital_intensity[sec]
-        expected = 4.0 * st.orders[rows] * np.exp(model.demand.trend[sec])
+        expected = 4.0 * st.orders[ix] * np.exp(model.demand.trend[sec])
         rate = np.maximum(self.financing_rate(model, rows), 0.005)
         response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
-        age = np.maximum(model.quarter - st.vintage[rows], 0.0) / 4.0
+        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
         life, k = p.service_life, p.renewal_shape
         hazard = 1.0 - np.exp(-(((age + 0.25) / life) ** k - (age / life) ** k))
         renew = model.uniform(rows, "renewal") < np.minimum(hazard * response, 1.0)
-        renewal = np.where(renew, p.renewal_fraction * st.capital[rows], 0.0)
+        renewal = renew * (p.renewal_fraction * st.capital[ix])
         # renewal replaces worn capacity, so only the remaining gap to desired capital is expansion
         desired = kappa * expected * (1.0 + p.capacity_headroom)
-        expansion = np.maximum(desired - st.capital[rows] - renewal, 0.0) * p.expansion_speed * response
+        expansion = np.maximum(desired - st.capital[ix] - renewal, 0.0) * p.expansion_speed * response
         return renewal, expansion
 
     def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:
         """Pay for and install new equipment of this quarter's vintage; depreciate the stock."""
         st = model.state
+        ix = st.index(rows)
         spend = renewal + expansion
         model.accounts.firms_pay(rows, spend, "economy", "equipment", category="finance")
-        k_old = st.capital[rows]
+        k_old = st.capital[ix]
         k_new = k_old + spend
-        st.vintage[rows] = np.where(
-            k_new > 0, (k_old * st.vintage[rows] + spend * model.quarter) / np.maximum(k_new, 1e-12), model.quarter
+        st.vintage[ix] = np.where(
+            k_new > 0, (k_old * st.vintage[ix] + spend * model.quarter) / np.maximum(k_new, 1e-12), model.quarter
         )
         depreciation = model.params.production.depreciation * k_new
-        st.capital[rows] = k_new - depreciation
-        st.investment[rows] = spend
+        st.capital[ix] = k_new - depreciation
+        st.investment[ix] = spend
         model.accounts.book_non_cash(rows, -depreciation)

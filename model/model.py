@@ -33,7 +33,7 @@ from .credit import Bank, CreditMarket, Financing
 from .demand import DemandMarket
 from .demography import Demography
 from .firm_state import FirmState, Kind, Status
-from .firms import SME, Firm, LittleGiant, Unicorn, call_hook
+from .firms import SME, Firm, LittleGiant, Unicorn, built_in, call_hook
 from .government import Government
 from .innovation import Innovation
 from .investment import InvestmentPlanner
@@ -303,25 +303,20 @@ class EnterpriseModel(mesa.Model):
         efficiency = self.production.efficiency(self, rows)
         self.demand.step(self, efficiency)
         self.production.step(self, efficiency)
-        # 4. plans, by kind, through the kinds' hooks
-        rd, digital, renewal, expansion = (np.zeros(rows.size) for _ in range(4))
-        kinds = st.kind[rows]
+        # 4. plans, through the kinds' hooks
+        ix = st.index(rows)
         with self.credit.standing_quotes(self, rows):
-            for kind, cls in self.kind_classes.items():
-                sel = np.flatnonzero(kinds == kind)
-                if sel.size == 0:
-                    continue
-                r = rows[sel]
-                rd[sel] = call_hook(cls, "plan_rd", self, r) * st.revenue[r] + self.incentives.rd_grant[r]
-                digital[sel] = call_hook(cls, "plan_digital", self, r)
-                renewal[sel], expansion[sel] = call_hook(cls, "plan_investment", self, r)
-        renewal += self.incentives.signed_projects[rows]
+            rd_intensity = self._plan(rows, "plan_rd")
+            digital = self._plan(rows, "plan_digital")
+            renewal, expansion = self._plan(rows, "plan_investment")
+        rd = rd_intensity * st.revenue[ix] + self.incentives.rd_grant[ix]
+        renewal = renewal + self.incentives.signed_projects[ix]
         # 5. finance
         self.capital_market.venture_rounds(self, rows)
         fin = self.credit.finance(self, rows, rd, digital, renewal, expansion)
         self.last_financing = fin
-        st.rd[rows] = fin.rd
-        st.annual_rd[rows] = 0.75 * st.annual_rd[rows] + fin.rd
+        st.rd[ix] = fin.rd
+        st.annual_rd[ix] = 0.75 * st.annual_rd[ix] + fin.rd
         self.government.settle()
         self.credit.bank_costs(self)
         # 6. innovation and new equipment
@@ -346,14 +341,32 @@ class EnterpriseModel(mesa.Model):
         if self.check_accounts:
             acc.check()
 
+    def _plan(self, rows: np.ndarray, hook: str) -> Any:
+        """Stage 4: the plan ``hook`` of every firm in ``rows`` (an array, or a pair for investment).
+
+        One vectorised call for all firms when every kind uses the built-in hook; otherwise one call per
+        kind, so that a kind's override (vectorised, or per agent and firm by firm) decides for its firms.
+        """
+        if all(built_in(cls, hook) for cls in self.kind_classes.values()):
+            return call_hook(Firm, hook, self, rows)
+        parts = 2 if hook == "plan_investment" else 1
+        out = np.zeros((parts, rows.size))
+        kinds = self.state.kind[rows]
+        for kind, cls in self.kind_classes.items():
+            sel = np.flatnonzero(kinds == kind)
+            if sel.size:
+                out[:, sel] = call_hook(cls, hook, self, rows[sel])
+        return (out[0], out[1]) if parts == 2 else out[0]
+
     def _book_profit(self, rows: np.ndarray) -> None:
         """Profit is this quarter's income (net-worth change other than equity); 15 % tax on profits."""
         st = self.state
+        ix = st.index(rows)
         income = self.accounts.income_of(rows)
         tax = self.params.production.tax_rate * np.maximum(income, 0.0)
         self.accounts.firms_pay(rows, tax, "government", "corporate income tax")
-        st.profit[rows] = income - tax
-        st.annual_profit[rows] = 0.75 * st.annual_profit[rows] + st.profit[rows]
+        st.profit[ix] = income - tax
+        st.annual_profit[ix] = 0.75 * st.annual_profit[ix] + st.profit[ix]
 
     def run(self, quarters: int = 24) -> pd.DataFrame:
         """Run ``quarters`` more quarters and return the whole time series."""

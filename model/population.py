@@ -163,7 +163,7 @@ def _operations(model: EnterpriseModel, rows: np.ndarray, annual: np.ndarray, ki
     st.vintage[rows] = -4.0 * rng.uniform(0.0, 0.9 * life, n)
     sd = params.innovation.rd_taste_sigma
     st.rd_taste[rows] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
-    rd_int = model.innovation.rd_norm(model, kind, rows)
+    rd_int = model.innovation.rd_norm(model, rows)
     st.annual_rd[rows] = rd_int * annual
     st.rd[rows] = st.annual_rd[rows] / 4.0
     age = -st.born[rows] / 4.0

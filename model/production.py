@@ -31,17 +31,19 @@ class Production:
     def efficiency(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """Log efficiency of ``rows``: productivity + embodied vintage + digital gains."""
         st, p = model.state, model.params.innovation
-        vintage_gap = (st.vintage[rows] - model.quarter) / 4.0 * p.frontier_growth
-        return st.productivity[rows] + p.embodied_share * vintage_gap + p.digital_productivity * st.digital[rows]
+        ix = st.index(rows)
+        vintage_gap = (st.vintage[ix] - model.quarter) / 4.0 * p.frontier_growth
+        return st.productivity[ix] + p.embodied_share * vintage_gap + p.digital_productivity * st.digital[ix]
 
     def step(self, model: EnterpriseModel, eff: np.ndarray) -> None:
         """Output and costs of active firms, whose log efficiencies are ``eff`` (in the order of
         ``state.active_rows()``)."""
         st, p = model.state, model.params.production
         rows = st.active_rows()
-        sec = st.sector[rows]
+        ix = st.index(rows)
+        sec = st.sector[ix]
         n_sec = len(model.sector_keys)
-        rev = st.revenue[rows]
+        rev = st.revenue[ix]
         # the sector's price covers the costs of its typical producer (the unweighted mean), so a
         # firm's margin depends on its efficiency relative to that producer
         typical = np.bincount(sec, weights=eff, minlength=n_sec) / np.maximum(np.bincount(sec, minlength=n_sec), 1)
@@ -49,13 +51,13 @@ class Production:
         materials = p.materials_share * rev * relative_cost
         employees = 4.0 * rev / (model.params.population.labour_productivity * np.exp(eff))
         wages = employees * p.wage * model.wage_index
-        overhead = p.overhead_rate * st.capital[rows]
-        st.employees[rows] = employees
+        overhead = p.overhead_rate * st.capital[ix]
+        st.employees[ix] = employees
         costs = materials + wages + overhead
         self.costs = np.zeros(st.n)
-        self.costs[rows] = costs
+        self.costs[ix] = costs
         self.operating_surplus = np.zeros(st.n)
-        self.operating_surplus[rows] = rev - costs
+        self.operating_surplus[ix] = rev - costs
         model.accounts.firm_flows(
             rows, [(rev, "economy", "sales", INCOME), (-costs, "economy", "inputs, wages, overheads", INCOME)]
         )

@@ -61,7 +61,8 @@ class FutureIndustries(Lever):
         if strength <= 0 or self.remaining(model) <= 0:
             return
         candidates = np.flatnonzero(eligible & ~st.venture)
-        joins = candidates[self.random(model).random(candidates.size) < s.new_venture_rate * strength]
+        draws = model.uniform(candidates, "future industries: venture backing")  # keyed by firm, like the model's
+        joins = candidates[draws < s.new_venture_rate * strength]
         st.venture[joins] = True
         model.incentives.venture_boost[eligible] *= 1.0 + (s.venture_boost - 1.0) * strength
 
