@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import outcomes, population
+from . import draws, outcomes, population
 from .accounts import EQUITY, Accounts
 from .capital_market import CapitalMarket
 from .certification import Certification
@@ -119,8 +119,6 @@ class EnterpriseModel(mesa.Model):
         self.certification = Certification()
         self.demography = Demography()
         self.last_financing: Financing | None = None
-        self._uniforms: tuple[tuple[int, int, str] | None, np.ndarray] = (None, np.zeros(0, dtype=np.float32))
-        """The last purpose's uniform draws, keyed by (quarter, number of firm ids, purpose)."""
         self.indebted_at_start = 0
 
         population.build(self)
@@ -257,28 +255,23 @@ class EnterpriseModel(mesa.Model):
 
     # --- random streams ------------------------------------------------------------------------------
     # The starting population is drawn from ``model.rng``. Each quarter, every purpose (demand shocks,
-    # renewal, R&D draws, rounds, IPO queue, entry...) draws from its own stream derived from the run's
-    # seed, the quarter and the purpose, and per-firm draws are made for every firm id ever created, then
-    # picked by the firms' ids. So what one stage draws never shifts another, and two runs with the same
-    # seed (baseline and a lever) face the same shocks firm by firm: common random numbers.
+    # renewal, R&D draws, rounds, IPO queue, entry...) has its own stream derived from the run's seed,
+    # the quarter and the purpose, so what one stage draws never shifts another. Per-firm draws depend on
+    # the firm's id as well and on nothing else (:mod:`smegrowth.draws`), so two runs with the same seed
+    # (baseline and a lever) face the same shocks firm by firm: common random numbers.
     def stream(self, purpose: str) -> np.random.Generator:
-        """The random stream for ``purpose`` in the current quarter."""
+        """The random stream for ``purpose`` in the current quarter (draws that are not per firm)."""
         return np.random.default_rng([self.seed_material, self.quarter, zlib.crc32(purpose.encode())])
 
     def uniform(self, rows: np.ndarray, purpose: str) -> np.ndarray:
-        """Uniform [0, 1) draws for ``rows`` from the stream of ``purpose``, in single precision (a
-        third cheaper to draw; their 2**-24 resolution is far finer than any hazard they are compared with).
-        A purpose drawn again in the same quarter (a stage run once per kind) reuses the same draws."""
+        """Uniform [0, 1) draws of firms ``rows`` for ``purpose`` this quarter, single precision."""
         st = self.state
-        key = (self.quarter, st.next_id, purpose)
-        if self._uniforms[0] != key:
-            self._uniforms = (key, self.stream(purpose).random(st.next_id, dtype=np.float32))
-        return self._uniforms[1][st.firm_id[st.index(rows)]]
+        return draws.uniforms(draws.key(self.seed_material, self.quarter, purpose), st.firm_id[st.index(rows)])
 
     def normal(self, rows: np.ndarray, purpose: str) -> np.ndarray:
-        """Standard normal draws for ``rows`` from the stream of ``purpose``."""
+        """Standard normal draws of firms ``rows`` for ``purpose`` this quarter, single precision."""
         st = self.state
-        return self.stream(purpose).standard_normal(st.next_id)[st.firm_id[st.index(rows)]]
+        return draws.normals(draws.key(self.seed_material, self.quarter, purpose), st.firm_id[st.index(rows)])
 
     def stochastic_round(self, x: float, purpose: str) -> int:
         """Round ``x`` up with probability equal to its fractional part (unbiased at small scale)."""
