@@ -31,6 +31,11 @@ EQUITY = "equity"
 """Flow category of new outside equity, which raises net worth without being income."""
 
 
+def _plus(total: np.ndarray | None, amount: np.ndarray) -> np.ndarray:
+    """``total + amount``, or ``amount`` when there is no total yet (never modifies either)."""
+    return amount if total is None else total + amount
+
+
 class AccountingError(RuntimeError):
     """A stock-flow identity failed: money was created, lost or booked twice."""
 
@@ -98,31 +103,36 @@ class Accounts:
     def _firm_flow(self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str) -> None:
         self.firm_flows(rows, [(inflow, other, label, category)])
 
-    def firm_flows(self, rows: np.ndarray, flows: list[tuple[np.ndarray, str, str, str]]) -> None:
+    def firm_flows(
+        self, rows: np.ndarray, flows: list[tuple[np.ndarray, str, str, str]], by_bank: np.ndarray | None = None
+    ) -> None:
         """Book several payments of firms ``rows`` at once: each ``(inflow, other account, label,
-        category)``, inflow positive when the firm receives. One pass over the firm arrays."""
+        category)``, inflow positive when the firm receives (an array over ``rows``, or one amount for
+        all). One pass over the firm arrays. ``by_bank``: the per-bank sums of the flows with 'banks',
+        if the caller has them (saves summing them again)."""
         st = self.model.state
         self._grow()
         ix = st.index(rows)
-        net = np.zeros(rows.size)
-        income = equity = from_banks = None
+        net = income = equity = from_banks = None
         for inflow, other, label, category in flows:
-            inflow = np.broadcast_to(np.asarray(inflow, dtype=float), rows.shape)
-            net += inflow
-            total = float(inflow.sum())
+            inflow = np.asarray(inflow, dtype=float)
+            total = float(inflow.sum()) * (1 if inflow.ndim else rows.size)
+            net = _plus(net, inflow)
             if other == "banks":
-                from_banks = inflow if from_banks is None else from_banks + inflow
+                from_banks = _plus(from_banks, inflow)
             else:
                 self.balance[other] -= total
             key = (other, "firms", label) if total >= 0 else ("firms", other, label)
             self.flows[key] += abs(total)
             if category == INCOME:
-                income = inflow if income is None else income + inflow
+                income = _plus(income, inflow)
             elif category == EQUITY:
-                equity = inflow if equity is None else equity + inflow
+                equity = _plus(equity, inflow)
+        if net is None:
+            return
         st._data["cash"][ix] += net
         if from_banks is not None:
-            self.bank_reserves -= self._by_bank(rows, from_banks)
+            self.bank_reserves -= self._by_bank(rows, from_banks) if by_bank is None else by_bank
         if income is not None:
             self._income[ix] += income
         if equity is not None:
@@ -159,20 +169,29 @@ class Accounts:
         st._data["debt"][rows] -= amounts
         self.bank_loans -= self._by_bank(rows, amounts)
 
-    def bank_services(self, rows: np.ndarray, loans: np.ndarray, interest: np.ndarray, principal: np.ndarray) -> None:
-        """New loans, interest and principal of firms ``rows`` with their banks, in one pass."""
+    def bank_services(
+        self,
+        rows: np.ndarray,
+        loans: np.ndarray,
+        interest: np.ndarray,
+        principal: np.ndarray,
+        other_flows: list[tuple[np.ndarray, str, str, str]] | None = None,
+    ) -> None:
+        """New loans, interest and principal of firms ``rows`` with their banks, and ``other_flows`` of
+        the same firms (as in :meth:`firm_flows`), in one pass."""
         st = self.model.state
-        self.firm_flows(
-            rows,
-            [
-                (loans, "banks", "loans", FINANCE),
-                (-interest, "banks", "interest", INCOME),
-                (-principal, "banks", "repayment", FINANCE),
-            ],
-        )
-        st._data["debt"][st.index(rows)] += loans - principal
-        self.bank_loans += self._by_bank(rows, loans - principal)
-        self.bank_equity += self._by_bank(rows, interest)
+        new_debt = loans - principal
+        st._data["debt"][st.index(rows)] += new_debt
+        more_loans = self._by_bank(rows, new_debt)
+        interest_paid = self._by_bank(rows, interest)
+        self.bank_loans += more_loans
+        self.bank_equity += interest_paid
+        bank_flows = [
+            (loans, "banks", "loans", FINANCE),
+            (-interest, "banks", "interest", INCOME),
+            (-principal, "banks", "repayment", FINANCE),
+        ]
+        self.firm_flows(rows, bank_flows + (other_flows or []), by_bank=more_loans - interest_paid)
 
     def write_off(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""

@@ -91,7 +91,8 @@ class CapitalMarket(mesa.Agent):
             weight = weight * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
             gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 2.0**-30)))
             keys = np.log(weight) + gumbel  # weighted sampling without replacement
-            listed = candidates[np.argsort(-keys)[:n]]
+            top = np.argpartition(-keys, n - 1)[:n] if n < keys.size else np.arange(keys.size)
+            listed = candidates[np.sort(top)]
         unicorns = rows[unicorn]
         hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
         listed = np.concatenate([listed, unicorns[model.uniform(unicorns, "unicorn ipo") < np.minimum(hazard, 1.0)]])
@@ -109,14 +110,11 @@ class CapitalMarket(mesa.Agent):
         """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
         st, p = model.state, model.params.listing
         rows = st.active_rows()
-        annual = np.select(
-            [st.kind[rows] == Kind.UNICORN, st.kind[rows] == Kind.LITTLE_GIANT],
-            [p.ma_rate_unicorn, p.ma_rate_little_giant],
-            p.ma_rate_sme,
-        )
+        annual = np.empty(len(Kind))
+        annual[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn
         quarterly = 1.0 - (1.0 - annual) ** 0.25
         distress = 1.0 + p.ma_distress_multiplier * (st.annual_profit[rows] < 0)
-        hazard = np.minimum(quarterly * distress * model.incentives.ma_boost[rows], 1.0)
+        hazard = np.minimum(quarterly[st.kind[rows]] * distress * model.incentives.ma_boost[rows], 1.0)
         acquired = rows[model.uniform(rows, "acquisition") < hazard]
         model.leave(acquired, Status.ACQUIRED)
         return acquired

@@ -30,6 +30,9 @@ class Certification:
         self.new_little_giants = 0
         self.lost_little_giants = 0
         self.new_unicorns = np.zeros(0, dtype=int)
+        """Rows of the firms that became unicorns this quarter (until the table is compacted)."""
+        self.new_unicorn_sectors = np.zeros(0, dtype=int)
+        """Their sectors."""
 
     def criteria_score(
         self, model: EnterpriseModel, rows: np.ndarray, tolerance: float = 1.0
@@ -116,3 +119,4 @@ class Certification:
         for kind in (Kind.SME, Kind.LITTLE_GIANT):
             model.change_kind(falls[back == kind], kind)
         self.new_unicorns = rises
+        self.new_unicorn_sectors = st.sector[rises]

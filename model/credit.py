@@ -164,9 +164,11 @@ class CreditMarket:
             st.loan_rate[asking] = np.where(granted > 0, blended, old_rate)
         loans, project_loans = np.zeros(rows.size), np.zeros(rows.size)
         loans[ask], project_loans[ask] = granted, project
-        acc.bank_services(rows, loans, interest, principal)
-
-        spendable = np.maximum(st.cash[ix], 0.0)
+        # spending is cut to the cash there is after debt service and new loans: expansion first, R&D last
+        spendable = cash + loans
+        spendable -= interest
+        spendable -= principal
+        np.maximum(spendable, 0.0, out=spendable)
         rd_paid = np.minimum(rd, spendable)
         spendable -= rd_paid
         digital_paid = np.minimum(digital, spendable)
@@ -174,8 +176,12 @@ class CreditMarket:
         renewal_paid = np.minimum(renewal, spendable)
         spendable -= renewal_paid
         expansion_paid = np.minimum(expansion, spendable)
-        acc.firm_flows(
-            rows, [(-rd_paid, "economy", "R&D", INCOME), (-digital_paid, "economy", "digital transformation", INCOME)]
+        acc.bank_services(
+            rows,
+            loans,
+            interest,
+            principal,
+            [(-rd_paid, "economy", "R&D", INCOME), (-digital_paid, "economy", "digital transformation", INCOME)],
         )
 
         self.applications = int(applied.sum())

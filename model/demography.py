@@ -88,11 +88,11 @@ class Demography:
         st.annual_revenue[rows] = annual
         st.revenue_lag4[rows] = annual / 1.2
         st.revenue_lag8[rows] = annual / 1.44
-        act = st.active().copy()
-        act[rows] = False
-        sector_mean = np.bincount(st.sector[act], weights=st.productivity[act], minlength=len(sectors)) / np.maximum(
-            np.bincount(st.sector[act], minlength=len(sectors)), 1
-        )
+        incumbents = slice(0, rows[0])  # entrants are appended after every incumbent
+        active, sector = st.active()[incumbents], st.sector[incumbents]
+        count = np.bincount(sector, weights=active, minlength=len(sectors))
+        total = np.bincount(sector, weights=st.productivity[incumbents] * active, minlength=len(sectors))
+        sector_mean = total / np.maximum(count, 1)
         st.productivity[rows] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom

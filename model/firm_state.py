@@ -134,19 +134,22 @@ class FirmState:
         self._active = None
         return rows
 
-    def compact(self) -> None:
+    def compact(self) -> dict[str, np.ndarray]:
         """Archive the firms that left and fill their rows with the active firms from the end of the
         table, so that active firms occupy rows ``[0, n)``: work proportional to the departures, not to
         the population. Rows move; ids do not (use :meth:`rows_of_ids` to follow a firm across quarters).
+
+        Returns the columns of the firms archived now (empty arrays if none had left).
         """
         active = self.active()
         gone = np.flatnonzero(~active)
+        departed = {name: column[gone] for name, column in self._data.items()}
         if gone.size == 0:
-            return
+            return departed
         m = self.n - gone.size
         holes = gone[gone < m]
         movers = m + np.flatnonzero(active[m:])
-        self._archive.append({name: column[gone] for name, column in self._data.items()})
+        self._archive.append(departed)
         self.archived_cash += float(self._data["cash"][gone].sum())
         self._row_of_id[self._data["firm_id"][gone]] = -1
         for name, (_, init, _) in COLUMNS.items():
@@ -156,6 +159,7 @@ class FirmState:
         self._row_of_id[self._data["firm_id"][holes]] = holes
         self.n = m
         self._active = None
+        return departed
 
     def departed(self) -> dict[str, np.ndarray]:
         """The columns of the firms archived by :meth:`compact` (not those that left this quarter)."""

@@ -10,7 +10,7 @@ The model orchestrates; agents and markets own behaviour. Each quarter runs nine
 6. innovation: productivity draws, imitation, patents, digital maturity, equipment installed;
 7. valuation and status: taxes, unicorn status, little-giant review, IPOs, M&A, insolvency;
 8. entry of newly certified SRDI SMEs;
-9. outcomes collected (and the stock-flow identities checked if asked).
+9. outcomes collected (after the stock-flow identities are checked, if asked).
 
 Time starts in 2024Q4 (quarter 0, the starting population); money is in million yuan.
 """
@@ -330,9 +330,10 @@ class EnterpriseModel(mesa.Model):
         # 8. entry
         self.demography.enter(self)
         # 9. outcomes
-        self._records.append(outcomes.collect(self))
         if self.check_accounts:
             acc.check()
+        # 9. outcomes, once the firms that left are archived (so the active firms are one block again)
+        self._records.append(outcomes.collect(self, departed=st.compact()))
 
     def _plan(self, rows: np.ndarray, hook: str) -> Any:
         """Stage 4: the plan ``hook`` of every firm in ``rows`` (an array, or a pair for investment).

@@ -6,6 +6,7 @@ starting population (2024Q4) with zero flows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,15 +50,17 @@ OUTCOME_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def collect(model: EnterpriseModel) -> dict[str, Any]:
-    """One row of outcomes for the quarter just completed."""
+def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """One row of outcomes for the quarter just completed; ``departed``: the columns of the firms that
+    left the population this quarter (archived by ``FirmState.compact``)."""
     st = model.state
     s = model.scale
     first = model.quarter == 0
     rows = st.active_rows()
-    kind = st.kind[rows]
+    ix = st.index(rows)
+    kind = st.kind[ix]
     by_kind = np.bincount(kind, minlength=len(Kind))
-    rev = st.revenue[rows]
+    rev = st.revenue[ix]
     rev_total = float(rev.sum())
     fin = model.last_financing
     record: dict[str, Any] = {
@@ -68,8 +71,10 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
         "unicorns": int(by_kind[Kind.UNICORN]) / s,
     }
     record["srdi_firms"] = record["smes"] + record["little_giants"]
-    gone = np.zeros(0, dtype=int) if first else np.flatnonzero(st.left == model.quarter)
-    gone_status, gone_kind = st.status[gone], st.kind[gone]
+    if first or departed is None:
+        gone_status = gone_kind = np.zeros(0, dtype=int)
+    else:
+        gone_status, gone_kind = departed["status"], departed["kind"]
     listed = gone_status == Status.LISTED
     indebted = model.indebted_at_start
     record.update(
@@ -84,18 +89,18 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
             "exits": int((gone_status == Status.EXITED).sum()) / s,
             "entries": 0 if first else model.demography.entries.size / s,
             "revenue": rev_total / s,
-            "employment": float(st.employees[rows].sum()) / s,
-            "rd_spending": float(st.rd[rows].sum()) / s,
+            "employment": float(st.employees[ix].sum()) / s,
+            "rd_spending": float(st.rd[ix].sum()) / s,
             "investment": 0.0 if first else float(fin.renewal.sum() + fin.expansion.sum()) / s,
             "digital_spending": 0.0 if first else float(fin.digital.sum()) / s,
-            "patents": float(st.patents[rows].sum()) / s,
-            "productivity": float((st.productivity[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
-            "digital_maturity": float((st.digital[rows] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+            "patents": float(st.patents[ix].sum()) / s,
+            "productivity": float((st.productivity[ix] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+            "digital_maturity": float((st.digital[ix] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
             "new_lending": 0.0 if first else model.credit.new_lending / s,
             "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
             "loan_rate": model.credit.new_lending_rate
             if not first
-            else float(np.average(st.loan_rate[rows], weights=np.maximum(st.debt[rows], 1e-12)))
+            else float(np.average(st.loan_rate[ix], weights=np.maximum(st.debt[ix], 1e-12)))
             if rows.size
             else 0.0,
             "approval_rate": (model.credit.approvals / model.credit.applications)
@@ -110,9 +115,9 @@ def collect(model: EnterpriseModel) -> dict[str, Any]:
     record["fiscal_cost"] = 0.0 if first else float(sum(fiscal.values()))
     for name, spent in fiscal.items():
         record[f"fiscal_cost_{name}"] = 0.0 if first else spent
-    new_u = model.certification.new_unicorns if not first else np.zeros(0, dtype=int)
-    by_sector_new = np.bincount(st.sector[new_u], minlength=len(model.sector_keys)) / s
-    by_sector_rev = np.bincount(st.sector[rows], weights=rev, minlength=len(model.sector_keys)) / s
+    new_u = model.certification.new_unicorn_sectors if not first else np.zeros(0, dtype=int)
+    by_sector_new = np.bincount(new_u, minlength=len(model.sector_keys)) / s
+    by_sector_rev = np.bincount(st.sector[ix], weights=rev, minlength=len(model.sector_keys)) / s
     for i, key in enumerate(model.sector_keys):
         record[f"new_unicorns_{key}"] = float(by_sector_new[i])
         record[f"revenue_{key}"] = float(by_sector_rev[i])

@@ -204,7 +204,7 @@ def place_in_niches(model: EnterpriseModel, rows: np.ndarray, rng: np.random.Gen
     so that niches keep about ``population.niche_size`` active firms."""
     st = model.state
     n_sec = len(model.sector_keys)
-    active = np.bincount(st.sector[st.active()], minlength=n_sec)
+    active = np.bincount(st.sector, weights=st.active(), minlength=n_sec)
     needed = np.ceil(active / model.params.population.niche_size).astype(int)
     have = np.bincount(model.niche_sector, minlength=n_sec)
     extra = np.maximum(needed - have, 0)
