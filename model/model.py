@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import draws, outcomes, population
+from . import draws, memory, outcomes, population
 from .accounts import EQUITY, Accounts
 from .capital_market import CapitalMarket
 from .certification import Certification
@@ -71,6 +71,7 @@ class EnterpriseModel(mesa.Model):
         check_accounts: bool = False,
     ) -> None:
         super().__init__(rng=rng)
+        memory.reuse_freed_memory()
         self.seed_material = int(rng) if isinstance(rng, int | np.integer) else int(self.rng.integers(2**63))
         """Integer seed from which levers derive their own random streams."""
         if not (isinstance(scale, int | float) and np.isfinite(scale) and 0 < scale <= 10):

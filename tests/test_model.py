@@ -172,3 +172,13 @@ def test_every_active_firm_is_an_agent_right_after_entry():
     model.demography.enter(model)  # entry alone, nobody leaves
     firms = [a for a in model.agents if isinstance(a, SME | LittleGiant | Unicorn)]
     assert len(firms) == int(model.state.active().sum())
+
+
+def test_freed_memory_is_kept_for_reuse_on_glibc():
+    import sys
+
+    from smegrowth import memory
+
+    EnterpriseModel(scale=0.001, rng=1)
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert memory.reuse_freed_memory() is True  # set by the first model, and idempotent
