@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .firm_state import Kind
+from .tabulated import Tabulated
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -27,18 +28,14 @@ class Innovation:
         """Rows whose R&D yielded a productivity jump this quarter."""
 
     def _beta_quantile(self, shape: float, u: np.ndarray) -> np.ndarray:
-        """Quantiles of Beta(shape, shape) at ``u``, interpolated linearly on a fine uniform grid of
-        probabilities (exact to ~1e-6); the grid is uniform, so each ``u`` finds its cell by arithmetic."""
-        cells = 4096
+        """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid of probabilities
+        (exact to ~1e-6)."""
         if getattr(self, "_beta_shape", None) != shape:
             from scipy.stats import beta
 
-            self._beta_values = beta.ppf(np.linspace(0.0, 1.0, cells + 1), shape, shape)
+            self._beta = Tabulated(lambda q: beta.ppf(q, shape, shape), 0.0, 1.0)
             self._beta_shape = shape
-        position = np.asarray(u, dtype=float) * cells
-        cell = np.minimum(position.astype(np.intp), cells - 1)
-        low, high = self._beta_values[cell], self._beta_values[cell + 1]
-        return low + (position - cell) * (high - low)
+        return self._beta(u)
 
     def rd_norm(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """R&D per yuan of revenue that ``rows`` plan by default: the mean intensity of each firm's kind

@@ -13,12 +13,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .tabulated import Tabulated
+
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
 
 class InvestmentPlanner:
     """Planned renewal and expansion spending of firms (m yuan per quarter)."""
+
+    def __init__(self) -> None:
+        self._hazard: tuple[tuple[float, float], Tabulated] | None = None
+
+    def renewal_hazard(self, life: float, shape: float) -> Tabulated:
+        """Probability that equipment installed ``age`` years ago is renewed within the next quarter: a
+        Weibull hazard with scale ``life`` (years) and ``shape``, tabulated up to four service lives."""
+        if self._hazard is None or self._hazard[0] != (life, shape):
+
+            def within_quarter(age: np.ndarray) -> np.ndarray:
+                return -np.expm1(-(((age + 0.25) / life) ** shape - (age / life) ** shape))
+
+            self._hazard = ((life, shape), Tabulated(within_quarter, 0.0, 4.0 * life))
+        return self._hazard[1]
 
     def financing_rate(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""
@@ -38,8 +54,7 @@ class InvestmentPlanner:
         rate = np.maximum(self.financing_rate(model, rows), 0.005)
         response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
         age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
-        life, k = p.service_life, p.renewal_shape
-        hazard = 1.0 - np.exp(-(((age + 0.25) / life) ** k - (age / life) ** k))
+        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(age)
         renew = model.uniform(rows, "renewal") < np.minimum(hazard * response, 1.0)
         renewal = renew * (p.renewal_fraction * st.capital[ix])
         # renewal replaces worn capacity, so only the remaining gap to desired capital is expansion
