@@ -57,14 +57,15 @@ def stage_times(scale: float, quarters: int, seed: int) -> tuple[Counter, float]
         owner = getattr(model, attr, None)
         for name in names:
             wrap(owner, name, f"{type(owner).__name__}.{name}")
-    for name in ("_book_profit", "leave", "change_kind"):
+    for name in ("_book_profit", "leave", "change_kind", "_plan"):
         wrap(model, name, f"EnterpriseModel.{name}")
+    wrap(model.state, "compact", "FirmState.compact")
     collect = outcomes.collect
 
-    def timed_collect(m):
+    def timed_collect(*args, **kwargs):
         t = time.perf_counter()
         try:
-            return collect(m)
+            return collect(*args, **kwargs)
         finally:
             spent["outcomes.collect"] += time.perf_counter() - t
 

@@ -107,7 +107,7 @@ class EnterpriseModel(mesa.Model):
         self.wage_index = 1.0
 
         expected = sum(population.counts(self.params, self.scale).values())
-        self.state = FirmState(int(expected * 1.4) + 64)
+        self.state = FirmState(2 * expected + 64)  # room for a decade of entrants without regrowing
         self.accounts = Accounts(self, len(self.params.credit.bank_names))
         self.banks = [Bank(self, i, name) for i, name in enumerate(self.params.credit.bank_names)]
         self.government = Government(self, self.levers)
