@@ -53,6 +53,12 @@ class Incentives:
         for name, value in self.SCALARS.items():
             setattr(self, name, value)
 
+    def resize(self, n: int) -> None:
+        """Cover ``n`` firm rows whose incentives are all neutral already (no lever has set any)."""
+        if n > self._n:
+            self.extend(n)
+        self._n = n
+
     def extend(self, n: int) -> None:
         """Neutral incentives for rows added during the quarter (entrants)."""
         if n <= self._n:
@@ -82,8 +88,12 @@ class Government(mesa.Agent):
         self.incentives = Incentives()
 
     def act(self) -> None:
-        """Stage 1: reset incentives, then let each lever act in the order given."""
-        self.incentives.reset(self.model.state.n)
+        """Stage 1: reset incentives, then let each lever act in the order given (only levers set
+        incentives, so without levers they stay neutral and need no reset)."""
+        if self.levers:
+            self.incentives.reset(self.model.state.n)
+        else:
+            self.incentives.resize(self.model.state.n)
         for lever in self.levers:
             lever.begin_quarter()
             lever.act(self.model)

@@ -72,10 +72,10 @@ class Innovation:
         intensity = np.minimum(st.rd[ix] / revenue, 5.0)
 
         innovate = model.uniform(rows, "innovation") < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
-        size = model.uniform(rows, "innovation size")
         gain = np.zeros(rows.size)
         hit = np.flatnonzero(innovate)
-        jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size[hit])
+        size = model.uniform(rows[hit], "innovation size")  # drawn only for the firms that innovate
+        jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size)
         gain[hit] = np.maximum(jump, 0.0)
 
         # imitation closes part of the gap to the sector frontier, the 90th percentile of a normal
