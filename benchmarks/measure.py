@@ -87,7 +87,7 @@ def measure_model(scale: float, quarters: int, seed: int) -> dict:
         "total_s": t2 - t0,
         "firms_start": active[0],
         "firms_end": active[-1],
-        "rows_end": int(model.state.n),
+        "firms_ever": int(model.state.next_id),
         "mean_active": firm_quarters / max(quarters, 1),
         "firm_quarters": firm_quarters,
         "us_per_firm_quarter": 1e6 * (t2 - t1) / max(firm_quarters, 1.0),

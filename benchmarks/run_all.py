@@ -175,7 +175,7 @@ def summarise_models(runs: list[dict]) -> dict:
     med["total_s_all"] = [r["total_s"] for r in runs]
     med["firms_start"] = runs[0]["firms_start"]
     med["firms_end"] = runs[0]["firms_end"]
-    med["rows_end"] = runs[0]["rows_end"]
+    med["firms_ever"] = runs[0]["firms_ever"]
     med["finite"] = all(r["finite"] for r in runs)
     med["repeats"] = len(runs)
     return med
@@ -353,8 +353,8 @@ def render(res: dict, quick: bool) -> str:
             "### a. Full-scale baseline, 40 quarters",
             "",
             f"`EnterpriseModel(scale=1.0, rng=7).run(40)` in a fresh process per repeat ({b['repeats']} "
-            f"repeats, medians); firms {b['firms_start']:,} at the start, {b['firms_end']:,} active and "
-            f"{b['rows_end']:,} rows at the end; all outcomes finite: {b['finite']}.",
+            f"repeats, medians); firms {b['firms_start']:,} at the start, {b['firms_end']:,} active at the end and "
+            f"{b['firms_ever']:,} simulated in all; all outcomes finite: {b['finite']}.",
             "",
             "| construction | 40 quarters (CPU) | total | total, each repeat | per firm-quarter | peak RSS "
             "| RSS after `import smegrowth` | other processes' load |",

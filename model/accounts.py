@@ -11,6 +11,7 @@ capital) are updated alongside and checked against the money flows by :meth:`Acc
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,9 +32,16 @@ EQUITY = "equity"
 """Flow category of new outside equity, which raises net worth without being income."""
 
 
-def _plus(total: np.ndarray | None, amount: np.ndarray) -> np.ndarray:
-    """``total + amount``, or ``amount`` when there is no total yet (never modifies either)."""
-    return amount if total is None else total + amount
+Flow = tuple[np.ndarray | float, str, str, str]
+"""A payment of several firms: (amount m yuan, an array over the firms or one amount for all; the other
+account; label; category)."""
+
+
+def _add(total: np.ndarray | None, amount: np.ndarray, sign: float) -> np.ndarray:
+    """``total + sign * amount`` (``sign * amount`` when there is no total yet); modifies neither."""
+    if total is None:
+        return amount if sign > 0 else -amount
+    return total + amount if sign > 0 else total - amount
 
 
 class AccountingError(RuntimeError):
@@ -92,42 +100,43 @@ class Accounts:
 
     def firms_pay(self, rows: np.ndarray, amounts: np.ndarray, sink: str, label: str, category: str = INCOME) -> None:
         """Firms ``rows`` (unique indices) pay ``amounts`` to account ``sink`` ('banks': their own banks)."""
-        self._firm_flow(rows, -np.asarray(amounts, dtype=float), sink, label, category)
+        self.firm_flows(rows, paid=[(amounts, sink, label, category)])
 
     def firms_receive(
         self, rows: np.ndarray, amounts: np.ndarray, source: str, label: str, category: str = INCOME
     ) -> None:
         """Firms ``rows`` receive ``amounts`` from sector account ``source`` (or 'banks')."""
-        self._firm_flow(rows, np.asarray(amounts, dtype=float), source, label, category)
-
-    def _firm_flow(self, rows: np.ndarray, inflow: np.ndarray, other: str, label: str, category: str) -> None:
-        self.firm_flows(rows, [(inflow, other, label, category)])
+        self.firm_flows(rows, received=[(amounts, source, label, category)])
 
     def firm_flows(
-        self, rows: np.ndarray, flows: list[tuple[np.ndarray, str, str, str]], by_bank: np.ndarray | None = None
+        self,
+        rows: np.ndarray,
+        received: Sequence[Flow] = (),
+        paid: Sequence[Flow] = (),
+        by_bank: np.ndarray | None = None,
     ) -> None:
-        """Book several payments of firms ``rows`` at once: each ``(inflow, other account, label,
-        category)``, inflow positive when the firm receives (an array over ``rows``, or one amount for
-        all). One pass over the firm arrays. ``by_bank``: the per-bank sums of the flows with 'banks',
-        if the caller has them (saves summing them again)."""
+        """Book several payments of firms ``rows`` at once, in one pass over the firm arrays: the firms
+        receive the ``received`` flows and pay the ``paid`` ones. ``by_bank``: the net per-bank sums of
+        the flows with 'banks' (received minus paid), if the caller has them (saves summing them again)."""
         st = self.model.state
         self._grow()
         ix = st.index(rows)
         net = income = equity = from_banks = None
-        for inflow, other, label, category in flows:
-            inflow = np.asarray(inflow, dtype=float)
-            total = float(inflow.sum()) * (1 if inflow.ndim else rows.size)
-            net = _plus(net, inflow)
-            if other == "banks":
-                from_banks = _plus(from_banks, inflow)
-            else:
-                self.balance[other] -= total
-            key = (other, "firms", label) if total >= 0 else ("firms", other, label)
-            self.flows[key] += abs(total)
-            if category == INCOME:
-                income = _plus(income, inflow)
-            elif category == EQUITY:
-                equity = _plus(equity, inflow)
+        for sign, flows in ((1.0, received), (-1.0, paid)):
+            for amount, other, label, category in flows:
+                amount = np.asarray(amount, dtype=float)
+                total = sign * float(amount.sum()) * (1 if amount.ndim else rows.size)
+                net = _add(net, amount, sign)
+                if other == "banks":
+                    from_banks = _add(from_banks, amount, sign)
+                else:
+                    self.balance[other] -= total
+                key = (other, "firms", label) if total >= 0 else ("firms", other, label)
+                self.flows[key] += abs(total)
+                if category == INCOME:
+                    income = _add(income, amount, sign)
+                elif category == EQUITY:
+                    equity = _add(equity, amount, sign)
         if net is None:
             return
         st._data["cash"][ix] += net
@@ -175,10 +184,10 @@ class Accounts:
         loans: np.ndarray,
         interest: np.ndarray,
         principal: np.ndarray,
-        other_flows: list[tuple[np.ndarray, str, str, str]] | None = None,
+        also_paid: Sequence[Flow] = (),
     ) -> None:
-        """New loans, interest and principal of firms ``rows`` with their banks, and ``other_flows`` of
-        the same firms (as in :meth:`firm_flows`), in one pass."""
+        """New loans, interest and principal of firms ``rows`` with their banks, and other payments
+        ``also_paid`` by the same firms, in one pass."""
         st = self.model.state
         new_debt = loans - principal
         st._data["debt"][st.index(rows)] += new_debt
@@ -186,12 +195,12 @@ class Accounts:
         interest_paid = self._by_bank(rows, interest)
         self.bank_loans += more_loans
         self.bank_equity += interest_paid
-        bank_flows = [
-            (loans, "banks", "loans", FINANCE),
-            (-interest, "banks", "interest", INCOME),
-            (-principal, "banks", "repayment", FINANCE),
-        ]
-        self.firm_flows(rows, bank_flows + (other_flows or []), by_bank=more_loans - interest_paid)
+        self.firm_flows(
+            rows,
+            received=[(loans, "banks", "loans", FINANCE)],
+            paid=[(interest, "banks", "interest", INCOME), (principal, "banks", "repayment", FINANCE), *also_paid],
+            by_bank=more_loans - interest_paid,
+        )
 
     def write_off(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""

@@ -108,9 +108,7 @@ class CreditMarket:
     def standing_quotes(self, model: EnterpriseModel, rows: np.ndarray) -> Iterator[None]:
         """Quote ``rows`` once for the whole block: while firms plan, balance sheets do not change, so
         every kind's plan reads the same rates without the banks re-pricing each firm per kind."""
-        standing = np.full(model.state.n, np.nan)
-        standing[model.state.index(rows)] = self.quote(model, rows)
-        self._standing = standing
+        self._standing = model.state.per_row(model.state.index(rows), self.quote(model, rows), np.nan)
         try:
             yield
         finally:
@@ -181,7 +179,7 @@ class CreditMarket:
             loans,
             interest,
             principal,
-            [(-rd_paid, "economy", "R&D", INCOME), (-digital_paid, "economy", "digital transformation", INCOME)],
+            [(rd_paid, "economy", "R&D", INCOME), (digital_paid, "economy", "digital transformation", INCOME)],
         )
 
         self.applications = int(applied.sum())

@@ -38,10 +38,8 @@ def key(seed: int, quarter: int, purpose: str) -> np.uint64:
 
 def bits(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """64 random bits for each firm id in ``ids`` (uint64), under ``key``."""
-    z = ids.astype(np.uint64)
-    z += np.uint64(1)
-    z *= _GAMMA
-    z += key
+    z = np.asarray(ids, dtype=np.int64).view(np.uint64) * _GAMMA  # ids are non-negative
+    z += np.uint64((int(key) + int(_GAMMA)) % 2**64)  # (id + 1) * gamma + key
     z ^= z >> _S30
     z *= _MIX1
     z ^= z >> _S27

@@ -191,6 +191,15 @@ class FirmState:
             return slice(0, self.n)
         return rows
 
+    def per_row(self, ix: np.ndarray | slice, values: np.ndarray, fill: float) -> np.ndarray:
+        """A column over all rows in use with ``values`` at ``ix`` (from :meth:`index`) and ``fill``
+        elsewhere; ``values`` itself when ``ix`` covers every row."""
+        if isinstance(ix, slice) and ix == slice(0, self.n):
+            return values
+        column = np.full(self.n, fill, dtype=np.asarray(values).dtype)
+        column[ix] = values
+        return column
+
     def active(self) -> np.ndarray:
         """Boolean mask of firms still in the growth population (cached; read it, don't write it)."""
         if self._active is None or self._active.size != self.n:

@@ -89,8 +89,7 @@ class Innovation:
         frontier = mean + 1.2816 * np.sqrt(var)
         catch_up = imitate * (p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0))
         st.productivity[ix] = prod + np.maximum(gain, catch_up)
-        self.successes = np.zeros(st.n, dtype=bool)
-        self.successes[ix] = gain > 0
+        self.successes = st.per_row(ix, gain > 0, False)
         # patents: the expected number, rounded up or down at random (unbiased)
         expected = st.rd[ix] * opportunity / p.patent_cost
         st.patents[ix] += np.floor(expected + model.uniform(rows, "patents"))

@@ -23,8 +23,6 @@ class Production:
     """Stage 3: output, costs and the operating surplus of active firms."""
 
     def __init__(self) -> None:
-        self.operating_surplus = np.zeros(0)
-        """Gross operating surplus of each row this quarter, m yuan."""
         self.costs = np.zeros(0)
         """Operating costs (inputs, wages, overheads) of each row this quarter, m yuan."""
 
@@ -54,10 +52,9 @@ class Production:
         overhead = p.overhead_rate * st.capital[ix]
         st.employees[ix] = employees
         costs = materials + wages + overhead
-        self.costs = np.zeros(st.n)
-        self.costs[ix] = costs
-        self.operating_surplus = np.zeros(st.n)
-        self.operating_surplus[ix] = rev - costs
+        self.costs = st.per_row(ix, costs, 0.0)
         model.accounts.firm_flows(
-            rows, [(rev, "economy", "sales", INCOME), (-costs, "economy", "inputs, wages, overheads", INCOME)]
+            rows,
+            received=[(rev, "economy", "sales", INCOME)],
+            paid=[(costs, "economy", "inputs, wages, overheads", INCOME)],
         )
