@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
     "kind": (np.int8, 0, "Kind code"),
     "status": (np.int8, 0, "Status code"),
     "sector": (np.intp, 0, "index into the model's sector list (pointer-sized: it indexes sector tables)"),
-    "niche": (np.int32, 0, "national niche market (global index)"),
+    "niche": (np.intp, 0, "national niche market (global index; pointer-sized: it indexes niche tables)"),
     "bank": (np.intp, 0, "index of the firm's bank (pointer-sized: it indexes bank tables)"),
     "born": (np.float64, 0.0, "quarter of founding (model quarter index; negative before 2024Q4)"),
     "left": (np.int32, -1, "quarter the firm left the growth population, -1 if active"),

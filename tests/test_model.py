@@ -196,3 +196,28 @@ def test_tabulated_rules_match_their_exact_functions():
     error = np.abs(Innovation()._beta_quantile(2.0, u) - beta.ppf(u, 2.0, 2.0))
     inner = (u > 0.01) & (u < 0.99)
     assert error[inner].max() < 1e-5 and error.max() < 3e-3  # the quantile function is steep at 0 and 1
+
+
+def test_compaction_keeps_every_firm_findable_by_id_and_archives_the_departed():
+    model = EnterpriseModel(scale=0.02, rng=4)
+    handle = model.firms_at(np.array([5]))[0]
+    before = model.firm_table().set_index("firm_id")
+    model.run(6)
+    st = model.state
+    after = model.firm_table().set_index("firm_id")
+    # every firm ever created appears once, in id order; the departed keep their status and quarter
+    assert after.index.tolist() == list(range(st.next_id))
+    assert set(before.index) <= set(after.index)
+    gone = after[after["status"] != "active"]
+    assert len(gone) > 0 and (gone["left"] >= 1).all()
+    # the active firms fill rows [0, n) and each id maps to its row
+    assert st.active().all() and np.array_equal(st.rows_of_ids(st.firm_id), np.arange(st.n))
+    assert (st.rows_of_ids(gone.index.to_numpy()) == -1).all()
+    # a handle follows its firm across compactions (or leaves with it)
+    if handle.firm_id in gone.index:
+        assert handle not in model.agents
+    else:
+        assert handle.revenue == after.loc[handle.firm_id, "revenue"]
+    # money kept by archived firms is still counted
+    archived_cash = float(after.loc[gone.index, "cash"].sum())
+    assert st.archived_cash == pytest.approx(archived_cash)
