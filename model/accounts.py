@@ -71,14 +71,15 @@ class Accounts:
 
     # --- the quarter -----------------------------------------------------------------------------
     def begin_quarter(self) -> None:
-        """Reset the flow records and remember opening stocks for the identities."""
+        """Reset the flow records and, if the model checks its accounts, remember opening stocks."""
         st = self.model.state
         self.flows = defaultdict(float)
         self._income = np.zeros(st.n)
         self._equity = np.zeros(st.n)
-        self._start_rows = st.n
-        self._start_net_worth = st.cash + st.capital - st.debt
-        self._start_total = self.total_money()
+        if self.model.check_accounts:  # what the identities compare with (not needed otherwise)
+            self._start_rows = st.n
+            self._start_net_worth = st.cash + st.capital - st.debt
+            self._start_total = self.total_money()
 
     def _grow(self) -> None:
         n = self.model.state.n

@@ -287,7 +287,7 @@ class EnterpriseModel(mesa.Model):
         st, acc = self.state, self.accounts
         st.compact()
         acc.begin_quarter()
-        self.indebted_at_start = int(np.count_nonzero(st.active() & (st.debt > 0)))
+        self.indebted_at_start = int(np.count_nonzero(st.debt > 0))  # departed firms owe nothing
 
         # 1. levers
         self.government.act()
