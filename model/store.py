@@ -178,6 +178,15 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_page_checksum=True))
 
 
+def read_parquet(path: Path) -> pa.Table:
+    """Read a whole Parquet file, verifying its page checksums.
+
+    Single-threaded and without the dataset layer of ``pq.read_table``: a run's files are small,
+    and this reads them about four times as fast (consolidation reads every run's files)."""
+    with pq.ParquetFile(path, page_checksum_verification=True) as handle:
+        return handle.read(use_threads=False)
+
+
 def _pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists on this host (a zombie counts as dead).
 
@@ -506,8 +515,7 @@ class ResultsStore:
         """A finished run's summary row, checked to be this run's (id, configuration hash), and
         the schema of its time series; None, after quarantining the run's files, if damaged."""
         try:
-            table = pq.read_table(self.runs_dir / f"{spec.run_id}.parquet",
-                                  page_checksum_verification=True)
+            table = read_parquet(self.runs_dir / f"{spec.run_id}.parquet")
             schema = pq.read_schema(self.runs_dir / f"{spec.run_id}.ts.parquet")
             ok = (table.num_rows == 1 and table["run_id"][0].as_py() == spec.run_id
                   and table["config_hash"][0].as_py() == spec.config_hash
@@ -584,14 +592,10 @@ class ResultsStore:
                 rows = 0
                 for spec, _ in finished:
                     try:
-                        table = pq.read_table(self.runs_dir / f"{spec.run_id}.ts.parquet",
-                                              page_checksum_verification=True)
+                        table = read_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet")
                         if table["run_id"].unique().to_pylist() != [spec.run_id]:
                             raise ValueError("another run's time series")
-                        columns = [table[n] if n in table.column_names
-                                   else pa.nulls(len(table), t)
-                                   for n, t in zip(schema.names, schema.types, strict=True)]
-                        batch.append(pa.table(columns, names=schema.names).cast(schema))
+                        batch.append(_conform(table, schema))
                     except (OSError, ValueError, KeyError, pa.ArrowException):
                         damaged.append(spec)
                         continue
@@ -606,6 +610,18 @@ class ResultsStore:
         for spec in damaged:
             self.quarantine(spec)
         return damaged
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns and types of ``schema`` (missing columns as nulls); as it is
+    when it has them already, which is the usual case (every run has the same outcomes)."""
+    table = table.replace_schema_metadata(None)
+    if table.schema.equals(schema):
+        return table
+    have = set(table.column_names)
+    columns = [table[n] if n in have else pa.nulls(len(table), t)
+               for n, t in zip(schema.names, schema.types, strict=True)]
+    return pa.table(columns, names=schema.names).cast(schema)
 
 
 def _ordered(columns: list[str], runs: list[RunSpec]) -> list[str]:
