@@ -1,7 +1,8 @@
 """Where runs execute: in this process, on a local process pool, or on a Dask cluster.
 
-Every executor maps :func:`smegrowth.runner.run_one` over run specs and yields results as they
-finish, in any order. A run's outcome depends only on its spec (its seed included), so all three
+Every executor maps a run function that never raises (:func:`smegrowth.runner.run_one`, or the
+sweep's :func:`smegrowth.store.run_encoded`) over run specs and yields results as they finish, in
+any order. A run's outcome depends only on its spec (its seed included), so all three
 give identical results. Infrastructure failures (a worker process that dies, a lost Dask worker)
 do not stop the sweep: the process pool starts new workers and makes the runs that were in flight
 again, one at a time, so that a run that kills its worker twice (out of memory, a crash in native

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from .executors import Executor, make_executor
-from .runner import Plan, RunResult, plan_runs, run_one
+from .runner import Plan, RunResult, plan_runs
 from .scenario import Scenario
-from .store import ResultsStore, check_folder, now
+from .store import ResultsStore, check_folder, now, run_encoded
 
 RESULTS_ROOT = Path("results")
 """Default parent of results folders, relative to the working directory."""
@@ -297,7 +297,7 @@ def run_sweep(
                     if todo and executor is None:
                         executor, own_executor = start_executor(len(todo)), True
                         report.executor = executor.description
-                    for result in executor.map(run_one, todo) if todo else ():
+                    for result in executor.map(run_encoded, todo) if todo else ():
                         store.write(by_id[result.run_id], result, report.ok + report.skipped)
                         bar.update(result)
                         if result.ok:
