@@ -56,8 +56,12 @@ class Executor:
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         raise NotImplementedError
 
-    def close(self) -> None:
-        """Release workers and connections (letting runs in progress finish)."""
+    def close(self, wait: bool = True) -> None:
+        """Release workers and connections (letting runs in progress finish).
+
+        With ``wait`` false, return at once where workers can exit on their own (the process
+        pool's; this process still waits for them before it exits).
+        """
 
     def abort(self) -> None:
         """Stop at once (after Ctrl-C or an error): drop runs in progress, release workers."""
@@ -190,8 +194,8 @@ class ProcessPool(Executor):
             for future in inflight:
                 future.cancel()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def abort(self) -> None:
         terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
@@ -256,7 +260,7 @@ class DaskExecutor(Executor):
         finally:
             self._client.cancel([f for f in futures if f.key in by_key])
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()
