@@ -1,7 +1,8 @@
 """Where runs execute: in this process, on a local process pool, or on a Dask cluster.
 
-Every executor maps :func:`smegrowth.runner.run_one` over run specs and yields results as they
-finish, in any order. A run's outcome depends only on its spec (its seed included), so all three
+Every executor maps a run function that never raises (:func:`smegrowth.runner.run_one`, or the
+sweep's :func:`smegrowth.store.run_encoded`) over run specs and yields results as they finish, in
+any order. A run's outcome depends only on its spec (its seed included), so all three
 give identical results. Infrastructure failures (a worker process that dies, a lost Dask worker)
 do not stop the sweep: the process pool starts new workers and makes the runs that were in flight
 again, one at a time, so that a run that kills its worker twice (out of memory, a crash in native
@@ -55,8 +56,12 @@ class Executor:
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         raise NotImplementedError
 
-    def close(self) -> None:
-        """Release workers and connections (letting runs in progress finish)."""
+    def close(self, wait: bool = True) -> None:
+        """Release workers and connections (letting runs in progress finish).
+
+        With ``wait`` false, return at once where workers can exit on their own (the process
+        pool's; this process still waits for them before it exits).
+        """
 
     def abort(self) -> None:
         """Stop at once (after Ctrl-C or an error): drop runs in progress, release workers."""
@@ -189,8 +194,8 @@ class ProcessPool(Executor):
             for future in inflight:
                 future.cancel()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def abort(self) -> None:
         terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
@@ -255,7 +260,7 @@ class DaskExecutor(Executor):
         finally:
             self._client.cancel([f for f in futures if f.key in by_key])
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()

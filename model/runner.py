@@ -26,7 +26,7 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,6 +35,9 @@ from .levers.base import LEVERS, Lever
 from .model import EnterpriseModel
 from .scenario import ResolvedPolicy, Scenario
 from .seeds import replicate_seeds
+
+if TYPE_CHECKING:
+    from .store import RunFiles
 
 META_COLUMNS = ["run_id", "policy", "sample", "replicate", "seed"]
 """Columns identifying a run, first in every results table."""
@@ -92,6 +95,9 @@ class RunResult:
     error: dict[str, str] | None = None
     elapsed: float = 0.0
     worker: str = ""
+    files: RunFiles | None = None
+    """The run's files, encoded where it was made (:func:`smegrowth.store.run_encoded`); the time
+    series and snapshot frames are then left out."""
 
     @classmethod
     def failure(cls, spec: RunSpec, exc: BaseException, elapsed: float = 0.0, worker: str = "") -> RunResult:

@@ -16,6 +16,8 @@ Layout of ``results/<name>/`` (or ``--out DIR``)::
 
 Every file is written to a temporary name in its folder and then renamed (``os.replace``), so a
 run is either wholly on disk or absent; the summary row is written last and marks a run finished.
+A run's files are encoded as Parquet where the run was made (:func:`run_encoded`, in a worker
+process) and written by the sweep process, the only one that writes to the folder.
 Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
 never read into the tables (Parquet files carry page checksums). A scenario whose hash
@@ -30,8 +32,10 @@ for the message a second sweep gets.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
+import io
 import json
 import os
 import shutil
@@ -47,7 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .runner import META_COLUMNS, TIMING_COLUMNS, RunResult, RunSpec
+from .runner import META_COLUMNS, TIMING_COLUMNS, RunResult, RunSpec, run_one
 
 try:
     import fcntl
@@ -176,6 +180,74 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     """Write ``frame`` to Parquet with page checksums (so damage is detected on reading),
     atomically."""
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_page_checksum=True))
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as the Parquet file :func:`write_parquet` would write (page checksums), in memory."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, write_page_checksum=True)
+    return buffer.getvalue()
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, atomically."""
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFiles:
+    """A finished run's files, encoded as Parquet: its time series, its summary row and, with
+    ``snapshots: true``, its firm table."""
+
+    timeseries: bytes
+    summary: bytes
+    snapshot: bytes | None = None
+
+
+def encode_run(spec: RunSpec, result: RunResult) -> RunFiles:
+    """The files of a finished run: the time series with the run's ids in front, the firm table
+    with its run id, and the summary row (ids, status, lever settings, uncertainty values,
+    outcomes, timing)."""
+    assert result.timeseries is not None and result.summary is not None
+    meta = spec.meta()
+    ts = result.timeseries.copy()
+    for i, (key, value) in enumerate(meta.items()):
+        ts.insert(i, key, value)
+    snapshot = None
+    if result.snapshot is not None:
+        snap = result.snapshot.copy()
+        snap.insert(0, "run_id", spec.run_id)
+        snapshot = parquet_bytes(snap)
+    row = {**meta, "status": "ok", "error": None, **spec.columns, **result.summary,
+           "elapsed_s": result.elapsed, "config_hash": spec.config_hash}
+    return RunFiles(parquet_bytes(ts), parquet_bytes(pd.DataFrame([row])), snapshot)
+
+
+def run_encoded(spec: RunSpec) -> RunResult:
+    """Make one run (:func:`~smegrowth.runner.run_one`) and encode its files in this process.
+
+    A sweep maps this over its runs, so that a worker process does the Parquet encoding, the bulk
+    of the cost of storing a run, in parallel with the others, and the sweep process, which alone
+    writes to the locked results folder, only writes bytes. The result keeps the summary and drops
+    the frames, which are in the files. Like a model error, an error while encoding fails the run.
+    """
+    result = run_one(spec)
+    if not result.ok:
+        return result
+    try:
+        files = encode_run(spec, result)
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        return RunResult.failure(spec, exc, result.elapsed, result.worker)
+    return dataclasses.replace(result, timeseries=None, snapshot=None, files=files)
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """Read a whole Parquet file, verifying its page checksums.
+
+    Single-threaded and without the dataset layer of ``pq.read_table``: a run's files are small,
+    and this reads them about four times as fast (consolidation reads every run's files)."""
+    with pq.ParquetFile(path, page_checksum_verification=True) as handle:
+        return handle.read(use_threads=False)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -465,7 +537,8 @@ class ResultsStore:
         self.quarantined.append(spec.run_id)
 
     def write(self, spec: RunSpec, result: RunResult, done: int | None = None) -> None:
-        """Write one run's files atomically: time series and snapshot first, summary row last.
+        """Write one run's files atomically: time series and snapshot first, summary row last
+        (encoded here unless the result brings them, see :func:`run_encoded`).
 
         Raises:
             StoreWriteError: the folder cannot be written to (``done`` runs are safe there).
@@ -485,20 +558,12 @@ class ResultsStore:
                                 "elapsed_s": result.elapsed, "worker": result.worker,
                                 "finished": now()})
             return
-        assert result.timeseries is not None and result.summary is not None
-        meta = spec.meta()
-        ts = result.timeseries.copy()
-        for i, (key, value) in enumerate(meta.items()):
-            ts.insert(i, key, value)
-        write_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet", ts)
-        if result.snapshot is not None:
+        files = result.files if result.files is not None else encode_run(spec, result)
+        write_bytes(self.runs_dir / f"{spec.run_id}.ts.parquet", files.timeseries)
+        if files.snapshot is not None:
             self.snapshots_dir.mkdir(exist_ok=True)
-            snap = result.snapshot.copy()
-            snap.insert(0, "run_id", spec.run_id)
-            write_parquet(self.snapshots_dir / f"{spec.run_id}.parquet", snap)
-        row = {**meta, "status": "ok", "error": None, **spec.columns, **result.summary,
-               "elapsed_s": result.elapsed, "config_hash": spec.config_hash}
-        write_parquet(self.runs_dir / f"{spec.run_id}.parquet", pd.DataFrame([row]))
+            write_bytes(self.snapshots_dir / f"{spec.run_id}.parquet", files.snapshot)
+        write_bytes(self.runs_dir / f"{spec.run_id}.parquet", files.summary)
         failed.unlink(missing_ok=True)
 
     # --- consolidation ---------------------------------------------------------------------------
@@ -506,8 +571,7 @@ class ResultsStore:
         """A finished run's summary row, checked to be this run's (id, configuration hash), and
         the schema of its time series; None, after quarantining the run's files, if damaged."""
         try:
-            table = pq.read_table(self.runs_dir / f"{spec.run_id}.parquet",
-                                  page_checksum_verification=True)
+            table = read_parquet(self.runs_dir / f"{spec.run_id}.parquet")
             schema = pq.read_schema(self.runs_dir / f"{spec.run_id}.ts.parquet")
             ok = (table.num_rows == 1 and table["run_id"][0].as_py() == spec.run_id
                   and table["config_hash"][0].as_py() == spec.config_hash
@@ -584,14 +648,10 @@ class ResultsStore:
                 rows = 0
                 for spec, _ in finished:
                     try:
-                        table = pq.read_table(self.runs_dir / f"{spec.run_id}.ts.parquet",
-                                              page_checksum_verification=True)
+                        table = read_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet")
                         if table["run_id"].unique().to_pylist() != [spec.run_id]:
                             raise ValueError("another run's time series")
-                        columns = [table[n] if n in table.column_names
-                                   else pa.nulls(len(table), t)
-                                   for n, t in zip(schema.names, schema.types, strict=True)]
-                        batch.append(pa.table(columns, names=schema.names).cast(schema))
+                        batch.append(_conform(table, schema))
                     except (OSError, ValueError, KeyError, pa.ArrowException):
                         damaged.append(spec)
                         continue
@@ -606,6 +666,18 @@ class ResultsStore:
         for spec in damaged:
             self.quarantine(spec)
         return damaged
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns and types of ``schema`` (missing columns as nulls); as it is
+    when it has them already, which is the usual case (every run has the same outcomes)."""
+    table = table.replace_schema_metadata(None)
+    if table.schema.equals(schema):
+        return table
+    have = set(table.column_names)
+    columns = [table[n] if n in have else pa.nulls(len(table), t)
+               for n, t in zip(schema.names, schema.types, strict=True)]
+    return pa.table(columns, names=schema.names).cast(schema)
 
 
 def _ordered(columns: list[str], runs: list[RunSpec]) -> list[str]:

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from .executors import Executor, make_executor
-from .runner import Plan, RunResult, plan_runs, run_one
+from .runner import Plan, RunResult, plan_runs
 from .scenario import Scenario
-from .store import ResultsStore, check_folder, now
+from .store import ResultsStore, check_folder, now, run_encoded
 
 RESULTS_ROOT = Path("results")
 """Default parent of results folders, relative to the working directory."""
@@ -284,7 +284,6 @@ def run_sweep(
                "runs_pending": len(pending)}
     report = SweepReport(scenario.name, folder, pd.DataFrame(), len(plan.runs),
                          executor=session["executor"])
-    stopped = True  # until the runs are done: then the executor may close normally
     try:
         with ResultsStore.open(folder, manifest, fresh=fresh, session=session) as store:
             done = store.finished(plan.runs)
@@ -297,7 +296,7 @@ def run_sweep(
                     if todo and executor is None:
                         executor, own_executor = start_executor(len(todo)), True
                         report.executor = executor.description
-                    for result in executor.map(run_one, todo) if todo else ():
+                    for result in executor.map(run_encoded, todo) if todo else ():
                         store.write(by_id[result.run_id], result, report.ok + report.skipped)
                         bar.update(result)
                         if result.ok:
@@ -307,6 +306,10 @@ def run_sweep(
                             error = result.error or {}
                             report.failures.append((result.run_id,
                                                     f"{error.get('type')}: {error.get('message')}"))
+                    if own_executor and executor is not None:
+                        # no more runs for now: its workers exit while the tables are consolidated
+                        executor.close(wait=False)
+                        executor = None
                     made = {s.run_id for s in todo}
                     report.runs = store.consolidate(plan.runs)
                     damaged = set(store.quarantined) & (set(done) | made)
@@ -317,7 +320,6 @@ def run_sweep(
                     report.ok -= len(damaged & made)
                     done = done - damaged
                     todo = [s for s in plan.execution_order() if s.run_id in damaged]
-                stopped = False
             except KeyboardInterrupt as exc:
                 report.interrupted, report.interruption = True, exc
                 if own_executor and executor is not None:
@@ -326,12 +328,9 @@ def run_sweep(
             finally:
                 bar.close()
                 report.elapsed = time.perf_counter() - start
-    finally:
-        if own_executor and executor is not None:
-            if not stopped:
-                executor.close()
-            elif not report.interrupted:  # an error: the interrupt has aborted it already
-                executor.abort()
+    finally:  # an executor of ours still open here was stopped by an error or an interrupt
+        if own_executor and executor is not None and not report.interrupted:
+            executor.abort()  # (the interrupt has aborted it already)
     if report.interrupted:
         raise SweepInterrupted(report)
     return report

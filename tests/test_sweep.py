@@ -15,11 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from smegrowth import store as store_module
 from smegrowth.api import run_scenario, sweep, sweep_report
 from smegrowth.levers import Lever, LeverSettings, register_lever
+from smegrowth.runner import plan_runs, run_one
 from smegrowth.scenario import load_scenario
 from smegrowth.seeds import replicate_seeds
-from smegrowth.store import StoreError
+from smegrowth.store import StoreError, encode_run, run_encoded
 from smegrowth.sweep import run_sweep
 
 TIMING = ["elapsed_s"]
@@ -255,6 +257,30 @@ def test_snapshots_and_outcome_selection(tmp_path):
     snap = pd.read_parquet(tmp_path / "out/snapshots/snap-s0000-r000.parquet")
     assert len(snap) > 100 and set(snap["run_id"]) == {"snap-s0000-r000"}
     assert {"kind", "status", "sector", "revenue"} <= set(snap.columns)
+
+
+def test_run_files_encoded_in_the_worker_are_the_files_the_store_would_write(tmp_path):
+    path = write(tmp_path, "snap.yaml", "name: snap\nscale: 0.01\nquarters: 2\nsnapshots: true\n")
+    spec = plan_runs(load_scenario(path)).runs[0]
+    encoded = run_encoded(spec)
+    assert encoded.ok and encoded.files is not None and encoded.files.snapshot is not None
+    assert encoded.timeseries is None and encoded.snapshot is None  # not sent twice
+    here = run_one(spec)
+    here.elapsed = encoded.elapsed
+    assert encode_run(spec, here) == encoded.files
+
+
+def test_a_run_whose_files_cannot_be_encoded_fails_alone(tmp_path, monkeypatch):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
+    spec = plan_runs(load_scenario(path)).runs[0]
+
+    def unencodable(spec, result):
+        raise TypeError("cannot encode")
+
+    monkeypatch.setattr(store_module, "encode_run", unencodable)
+    result = run_encoded(spec)
+    assert not result.ok and result.error is not None
+    assert (result.error["type"], result.error["message"]) == ("TypeError", "cannot encode")
 
 
 def test_run_scenario_in_memory_and_on_disk_agree(tmp_path):
