@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from . import analysis
-
 FORMATS = ("table", "md", "csv", "latex")
 
 
@@ -40,6 +38,8 @@ def compare_command(
     """Effect of each policy against the baseline, with 95% CIs and cost-effectiveness."""
     if format not in FORMATS:
         raise _fail(f"unknown format '{format}' (use {', '.join(FORMATS)})")
+    from . import analysis  # imported when used: scipy.stats and statsmodels are slow to import
+
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
         table = analysis.compare(directory, baseline=baseline, outcomes=names, at=at)
@@ -56,7 +56,7 @@ def sensitivity_command(
     = None,
 ) -> None:
     """Sobol or Morris sensitivity indices of outcomes to the sweep's uncertainties."""
-    from . import plots, sensitivity
+    from . import analysis, plots, sensitivity
 
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
@@ -80,6 +80,7 @@ def report_command(
     = None,
 ) -> None:
     """One self-contained HTML report: table, charts, breakdowns, provenance."""
+    from . import analysis
     from .report import write_report
 
     out = output or directory / "report.html"

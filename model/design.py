@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from SALib.sample import sobol as salib_sobol
-from scipy.stats import qmc
 
 from .scenario import Scenario, Uncertainty
 from .seeds import design_seed
@@ -41,6 +39,8 @@ def _plain(value: Any) -> Any:
 
 
 def _scaled(unit: np.ndarray, axes: list[Uncertainty]) -> list[dict[str, Any]]:
+    from scipy.stats import qmc
+
     lows = np.array([u.low for u in axes], dtype=float)
     highs = np.array([u.high for u in axes], dtype=float)
     values = qmc.scale(unit, lows, highs) if unit.size else unit
@@ -75,6 +75,10 @@ def sample_points(scenario: Scenario) -> DesignPoints:
         "bounds": [[u.low, u.high] for u in axes],
     }
     seed = design_seed(scenario.seed)
+    # imported here: scipy.stats and SALib take ~0.6 s to import, which every sweep worker would pay
+    from SALib.sample import sobol as salib_sobol
+    from scipy.stats import qmc
+
     if design.type == "lhs":
         sampler = qmc.LatinHypercube(d=len(axes), rng=np.random.default_rng(seed))
         unit = sampler.random(design.samples)
