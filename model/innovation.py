@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import betaincinv
 
 from .firm_state import Kind
 from .tabulated import Tabulated
@@ -31,9 +32,7 @@ class Innovation:
         """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid of probabilities
         (exact to ~1e-6)."""
         if getattr(self, "_beta_shape", None) != shape:
-            from scipy.stats import beta
-
-            self._beta = Tabulated(lambda q: beta.ppf(q, shape, shape), 0.0, 1.0)
+            self._beta = Tabulated(lambda q: betaincinv(shape, shape, q), 0.0, 1.0)
             self._beta_shape = shape
         return self._beta(u)
 
