@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from .accounts import EQUITY
-from .firm_state import Kind, Status
+from .firm_state import Kind, Status, by_kind
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -110,8 +110,7 @@ class CapitalMarket(mesa.Agent):
         """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
         st, p = model.state, model.params.listing
         rows = st.active_rows()
-        annual = np.empty(len(Kind))
-        annual[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn
+        annual = by_kind(p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn)
         quarterly = 1.0 - (1.0 - annual) ** 0.25
         distress = 1.0 + p.ma_distress_multiplier * (st.annual_profit[rows] < 0)
         hazard = np.minimum(quarterly[st.kind[rows]] * distress * model.incentives.ma_boost[rows], 1.0)

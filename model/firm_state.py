@@ -2,7 +2,7 @@
 
 The Mesa agents (:mod:`smegrowth.firms`) are light handles on these rows, so every stage of the model can
 act on all firms of a kind with one vectorised operation. A firm that lists, is acquired or exits keeps
-its row for the rest of the quarter (its ``status`` changes); at the start of the next quarter
+its row for the rest of the quarter (its ``status`` changes); at the end of the quarter
 :meth:`FirmState.compact` moves departed firms to an archive and fills their rows with active firms
 from the end of the table, so that the active firms fill rows ``[0, n)`` and every stage reads and
 writes them as contiguous slices. Rows therefore move between quarters; a firm's ``firm_id`` never
@@ -76,6 +76,21 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
 }
 
 
+def by_kind(sme: float, little_giant: float, unicorn: float) -> np.ndarray:
+    """A table of one value per firm kind, to be indexed by ``kind`` codes."""
+    table = np.empty(len(Kind))
+    table[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = sme, little_giant, unicorn
+    return table
+
+
+def _grown(column: np.ndarray, used: int, needed: int, init: float) -> np.ndarray:
+    """``column`` with room for at least ``needed`` entries (1.5 times as many), keeping its first
+    ``used`` entries and filling the rest with ``init``."""
+    grown = np.full(max(needed, int(column.size * 1.5)), init, dtype=column.dtype)
+    grown[:used] = column[:used]
+    return grown
+
+
 class FirmState:
     """The firm columns, grown geometrically as firms enter.
 
@@ -115,17 +130,12 @@ class FirmState:
         """Append ``count`` rows holding the columns' initial values and new ids; return their indices."""
         needed = self.n + count
         if needed > self._capacity:
-            new_cap = max(needed, int(self._capacity * 1.5))
-            for name, (dtype, init, _) in COLUMNS.items():
-                grown = np.full(new_cap, init, dtype=dtype)
-                grown[: self.n] = self._data[name][: self.n]
-                self._data[name] = grown
-            self._capacity = new_cap
+            for name, (_, init, _) in COLUMNS.items():
+                self._data[name] = _grown(self._data[name], self.n, needed, init)
+            self._capacity = self._data["firm_id"].size
         ids = np.arange(self.next_id, self.next_id + count)
-        if self.next_id + count > self._row_of_id.size:
-            grown_ids = np.full(max(self.next_id + count, int(self._row_of_id.size * 1.5)), -1, dtype=np.int64)
-            grown_ids[: self.next_id] = self._row_of_id[: self.next_id]
-            self._row_of_id = grown_ids
+        if ids.size and ids[-1] >= self._row_of_id.size:
+            self._row_of_id = _grown(self._row_of_id, self.next_id, self.next_id + count, -1)
         rows = np.arange(self.n, needed)
         self._data["firm_id"][rows] = ids
         self._row_of_id[ids] = rows

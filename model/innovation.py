@@ -9,16 +9,23 @@ at a cost per patent. Digital spending raises digital maturity, which lowers uni
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import betaincinv
 
-from .firm_state import Kind
+from .firm_state import by_kind
 from .tabulated import Tabulated
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
+
+
+@lru_cache(maxsize=8)
+def _beta_quantiles(shape: float) -> Tabulated:
+    """The quantile function of Beta(shape, shape), tabulated on [0, 1]."""
+    return Tabulated(lambda q: betaincinv(shape, shape, q), 0.0, 1.0)
 
 
 class Innovation:
@@ -30,24 +37,16 @@ class Innovation:
 
     def _beta_quantile(self, shape: float, u: np.ndarray) -> np.ndarray:
         """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid of probabilities
-        (exact to ~1e-6)."""
-        if getattr(self, "_beta_shape", None) != shape:
-            self._beta = Tabulated(lambda q: betaincinv(shape, shape, q), 0.0, 1.0)
-            self._beta_shape = shape
-        return self._beta(u)
+        (exact to ~1e-5 inside the outer 1 % of probabilities, where the quantile function is steep)."""
+        return _beta_quantiles(shape)(u)
 
     def rd_norm(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """R&D per yuan of revenue that ``rows`` plan by default: the mean intensity of each firm's kind
         times the firm's own R&D taste."""
         p, st = model.params.innovation, model.state
-        by_kind = np.empty(len(Kind))
-        by_kind[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = (
-            p.rd_intensity_sme,
-            p.rd_intensity_little_giant,
-            p.rd_intensity_unicorn,
-        )
+        intensity = by_kind(p.rd_intensity_sme, p.rd_intensity_little_giant, p.rd_intensity_unicorn)
         ix = st.index(rows)
-        return by_kind[st.kind[ix]] * st.rd_taste[ix]
+        return intensity[st.kind[ix]] * st.rd_taste[ix]
 
     def digital_demand(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""

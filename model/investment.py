@@ -9,6 +9,7 @@ project loans (re-lending, interest subsidies) raise investment.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,19 +23,17 @@ if TYPE_CHECKING:
 class InvestmentPlanner:
     """Planned renewal and expansion spending of firms (m yuan per quarter)."""
 
-    def __init__(self) -> None:
-        self._hazard: tuple[tuple[float, float], Tabulated] | None = None
-
-    def renewal_hazard(self, life: float, shape: float) -> Tabulated:
+    @staticmethod
+    @lru_cache(maxsize=8)
+    def renewal_hazard(life: float, shape: float) -> Tabulated:
         """Probability that equipment installed ``age`` years ago is renewed within the next quarter: a
-        Weibull hazard with scale ``life`` (years) and ``shape``, tabulated up to four service lives."""
-        if self._hazard is None or self._hazard[0] != (life, shape):
+        Weibull hazard with scale ``life`` (years) and ``shape``, tabulated up to four service lives
+        (older equipment, rare, gets the formula itself)."""
 
-            def within_quarter(age: np.ndarray) -> np.ndarray:
-                return -np.expm1(-(((age + 0.25) / life) ** shape - (age / life) ** shape))
+        def within_quarter(age: np.ndarray) -> np.ndarray:
+            return -np.expm1(-(((age + 0.25) / life) ** shape - (age / life) ** shape))
 
-            self._hazard = ((life, shape), Tabulated(within_quarter, 0.0, 4.0 * life))
-        return self._hazard[1]
+        return Tabulated(within_quarter, 0.0, 4.0 * life)
 
     def financing_rate(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""

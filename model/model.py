@@ -285,7 +285,7 @@ class EnterpriseModel(mesa.Model):
         self.quarter += 1
         self.wage_index *= (1.0 + self.params.production.wage_growth) ** 0.25
         st, acc = self.state, self.accounts
-        st.compact()
+        st.compact()  # a no-op after a quarter (which ends compacted), unless firms left in between
         acc.begin_quarter()
         self.indebted_at_start = int(np.count_nonzero(st.debt > 0))  # departed firms owe nothing
 
