@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 
 from .accounts import INCOME
+from .compiled import per_firm
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -84,11 +85,15 @@ class CreditMarket:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
         ix = st.index(rows)
-        assets = np.maximum(st.capital[ix] + np.maximum(st.cash[ix], 0.0) + extra_debt, 1e-9)
-        leverage = (st.debt[ix] + extra_debt) / assets
-        margin = st.annual_profit[ix] / np.maximum(st.annual_revenue[ix], 1e-9)
-        z = p.pd_intercept + p.pd_leverage * leverage - p.pd_margin * np.clip(margin, -1.0, 1.0)
-        return 1.0 / (1.0 + np.exp(-z))
+        extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), st.capital[ix].shape)
+        z = _default_score(
+            st.capital[ix], st.cash[ix], st.debt[ix], st.annual_profit[ix], st.annual_revenue[ix], extra,
+            p.pd_intercept, p.pd_leverage, p.pd_margin,
+        )  # fmt: skip
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return np.reciprocal(z, out=z)
 
     def quote(self, model: EnterpriseModel, rows: np.ndarray, pd: np.ndarray | None = None) -> np.ndarray:
         """Annual loan rate offered to ``rows``: LPR + base spread + priced expected loss.
@@ -132,23 +137,21 @@ class CreditMarket:
         ix = st.index(rows)
         # views when ix is a slice: read before the bookings below change debt and cash
         debt, cash = st.debt[ix], st.cash[ix]
-        interest = debt * st.loan_rate[ix] / 4.0
-        principal = debt / p.maturity
-        investment = renewal + expansion
-        outlays = interest + principal + rd + digital + investment
-        need = np.maximum(outlays + p.cash_buffer * st.revenue[ix] - cash, 0.0)
+        interest, principal, need, cap = _needs(
+            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion,
+            p.maturity, p.cash_buffer, p.max_leverage,
+        )  # fmt: skip
         applied = need > 0
 
         # screening: leverage cap, then default probability at the post-loan leverage
-        assets_after = st.capital[ix] + investment + np.maximum(cash, 0.0)
-        cap = np.maximum(p.max_leverage * assets_after - (debt - principal), 0.0)
         ask = np.flatnonzero(np.minimum(need, cap) > 0)
         asking = rows[ask]
         offer = np.minimum(need[ask], cap[ask])
+        investment = renewal[ask] + expansion[ask]
         pd = self.default_probability(model, asking, offer - principal[ask])
         offer = np.where(pd <= p.max_pd, offer, 0.0)
 
-        project = self._project_loans(inc.project_rate[asking], offer, investment[ask], inc.project_quota)
+        project = self._project_loans(inc.project_rate[asking], offer, investment, inc.project_quota)
         banks = st.bank[ix]
         repaid = np.bincount(banks, weights=principal, minlength=len(model.banks))
         granted = self._ration(model, asking, banks[ask], offer, repaid)
@@ -163,17 +166,9 @@ class CreditMarket:
         loans, project_loans = np.zeros(rows.size), np.zeros(rows.size)
         loans[ask], project_loans[ask] = granted, project
         # spending is cut to the cash there is after debt service and new loans: expansion first, R&D last
-        spendable = cash + loans
-        spendable -= interest
-        spendable -= principal
-        np.maximum(spendable, 0.0, out=spendable)
-        rd_paid = np.minimum(rd, spendable)
-        spendable -= rd_paid
-        digital_paid = np.minimum(digital, spendable)
-        spendable -= digital_paid
-        renewal_paid = np.minimum(renewal, spendable)
-        spendable -= renewal_paid
-        expansion_paid = np.minimum(expansion, spendable)
+        rd_paid, digital_paid, renewal_paid, expansion_paid = _spending(
+            cash, loans, interest, principal, rd, digital, renewal, expansion
+        )
         acc.bank_services(
             rows,
             loans,
@@ -254,3 +249,85 @@ class CreditMarket:
             gap = p.initial_capital_ratio * acc.bank_loans[i] - acc.bank_equity[i]
             if abs(gap) > 0:
                 acc.bank_capital(i, p.capital_adjustment * gap)
+
+
+@per_firm
+def _default_score(
+    capital: np.ndarray,
+    cash: np.ndarray,
+    debt: np.ndarray,
+    annual_profit: np.ndarray,
+    annual_revenue: np.ndarray,
+    extra_debt: np.ndarray,
+    intercept: float,
+    per_leverage: float,
+    per_margin: float,
+) -> np.ndarray:
+    """The logit score of the default probability: intercept + leverage term - margin term, per firm,
+    with leverage = debt / assets (cash counted when positive) and the margin clipped to [-1, 1]."""
+    z = np.empty(capital.size)
+    for i in range(capital.size):
+        assets = max(capital[i] + max(cash[i], 0.0) + extra_debt[i], 1e-9)
+        leverage = (debt[i] + extra_debt[i]) / assets
+        margin = min(max(annual_profit[i] / max(annual_revenue[i], 1e-9), -1.0), 1.0)
+        z[i] = intercept + per_leverage * leverage - per_margin * margin
+    return z
+
+
+@per_firm
+def _needs(
+    debt: np.ndarray,
+    cash: np.ndarray,
+    loan_rate: np.ndarray,
+    revenue: np.ndarray,
+    capital: np.ndarray,
+    rd: np.ndarray,
+    digital: np.ndarray,
+    renewal: np.ndarray,
+    expansion: np.ndarray,
+    maturity: float,
+    cash_buffer: float,
+    max_leverage: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per firm, m yuan this quarter: interest and principal due, the loan it needs to pay its debt
+    service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue, and the most it may
+    borrow under the leverage cap (assets after the investment times ``max_leverage``, less the debt
+    left after repayment)."""
+    n = debt.size
+    interest, principal, need, cap = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        interest[i] = debt[i] * loan_rate[i] / 4.0
+        principal[i] = debt[i] / maturity
+        investment = renewal[i] + expansion[i]
+        outlays = interest[i] + principal[i] + rd[i] + digital[i] + investment
+        need[i] = max(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
+        assets_after = capital[i] + investment + max(cash[i], 0.0)
+        cap[i] = max(max_leverage * assets_after - (debt[i] - principal[i]), 0.0)
+    return interest, principal, need, cap
+
+
+@per_firm
+def _spending(
+    cash: np.ndarray,
+    loans: np.ndarray,
+    interest: np.ndarray,
+    principal: np.ndarray,
+    rd: np.ndarray,
+    digital: np.ndarray,
+    renewal: np.ndarray,
+    expansion: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What each firm can pay of its R&D, digital, renewal and expansion plans (m yuan, in that order
+    of priority) from its cash and new loans after debt service."""
+    n = cash.size
+    rd_paid, digital_paid, renewal_paid, expansion_paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        spendable = max(cash[i] + loans[i] - interest[i] - principal[i], 0.0)
+        rd_paid[i] = min(rd[i], spendable)
+        spendable -= rd_paid[i]
+        digital_paid[i] = min(digital[i], spendable)
+        spendable -= digital_paid[i]
+        renewal_paid[i] = min(renewal[i], spendable)
+        spendable -= renewal_paid[i]
+        expansion_paid[i] = min(expansion[i], spendable)
+    return rd_paid, digital_paid, renewal_paid, expansion_paid

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .compiled import per_firm
+
 if TYPE_CHECKING:
     from .model import EnterpriseModel
 
@@ -65,28 +67,92 @@ class DemandMarket:
         rows = st.active_rows()
         ix = st.index(rows)
         sec = st.sector[ix]
-        share = st.share[ix]
-        n_sec = self.level.size
-        sec_share = np.bincount(sec, weights=share, minlength=n_sec)
-        mean_eff = np.bincount(sec, weights=share * eff, minlength=n_sec) / np.maximum(sec_share, 1e-300)
+        # replicator dynamics on relative efficiency, customer-base growth and product-line shocks
         base = st.customer_base[ix]
-        grown = base + p.customer_base_growth * (1.0 - base)
-        lines = np.maximum(1.0, st.annual_revenue[ix] / p.revenue_per_line)
-        sigma = p.line_shock / np.sqrt(lines)
-        growth = (
-            p.replicator_speed * (eff - mean_eff[sec])
-            + np.log(grown / base)
-            + sigma * model.normal(rows, "product lines")
-            - 0.5 * sigma**2
-        )
+        grown, ratio = _customer_growth(base, p.customer_base_growth)
+        growth = _share_growth(
+            sec, self.level.size, st.share[ix], eff, np.log(ratio, out=ratio), st.annual_revenue[ix],
+            model.normal(rows, "product lines"), p.replicator_speed, p.revenue_per_line, p.line_shock,
+        )  # fmt: skip
         st.customer_base[ix] = grown
-        share = share * np.exp(growth)
-        share /= np.bincount(sec, weights=share, minlength=n_sec)[sec]
+        np.exp(growth, out=growth)
+        share, orders, revenue, annual = _sales(
+            sec, self.level.size, st.share[ix], growth, total, st.capital[ix], self.capital_intensity,
+            st.annual_revenue[ix],
+        )  # fmt: skip
         st.share[ix] = share
-        capacity = st.capital[ix] / self.capital_intensity[sec] / 4.0
-        orders = share * total[sec]
-        revenue = np.minimum(orders, capacity)
         st.orders[ix] = orders
         st.revenue[ix] = revenue
-        # four-quarter revenue, smoothed: equals 4x revenue in a steady state
-        st.annual_revenue[ix] = st.annual_revenue[ix] * 0.75 + revenue
+        st.annual_revenue[ix] = annual
+
+
+@per_firm
+def _customer_growth(base: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's customer base after it closes ``speed`` of its gap to a full base, and its growth
+    factor (new over old)."""
+    grown, ratio = np.empty(base.size), np.empty(base.size)
+    for i in range(base.size):
+        grown[i] = base[i] + speed * (1.0 - base[i])
+        ratio[i] = grown[i] / base[i]
+    return grown, ratio
+
+
+@per_firm
+def _share_growth(
+    sector: np.ndarray,
+    n_sectors: int,
+    share: np.ndarray,
+    eff: np.ndarray,
+    base_growth: np.ndarray,
+    annual_revenue: np.ndarray,
+    shock: np.ndarray,
+    replicator_speed: float,
+    revenue_per_line: float,
+    line_shock: float,
+) -> np.ndarray:
+    """Log growth of each firm's market share: ``replicator_speed`` times its log efficiency above its
+    sector's share-weighted mean, plus the log growth of its customer base, plus a normal ``shock`` with
+    standard deviation ``line_shock`` over the square root of its product lines (one per
+    ``revenue_per_line`` of annual revenue), less half its variance (so the mean factor is 1)."""
+    sector_share, weighted = np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        sector_share[sector[i]] += share[i]
+        weighted[sector[i]] += share[i] * eff[i]
+    mean_eff = weighted / np.maximum(sector_share, 1e-300)
+    growth = np.empty(sector.size)
+    for i in range(sector.size):
+        sigma = line_shock / np.sqrt(max(1.0, annual_revenue[i] / revenue_per_line))
+        growth[i] = (
+            replicator_speed * (eff[i] - mean_eff[sector[i]]) + base_growth[i] + sigma * shock[i] - 0.5 * sigma**2
+        )
+    return growth
+
+
+@per_firm
+def _sales(
+    sector: np.ndarray,
+    n_sectors: int,
+    share: np.ndarray,
+    factor: np.ndarray,
+    demand: np.ndarray,
+    capital: np.ndarray,
+    capital_intensity: np.ndarray,
+    annual_revenue: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """New market shares (old times growth ``factor``, renormalised within each sector), orders (share
+    of sector ``demand``), revenue (orders up to the quarter's capacity, capital over the sector's
+    annual capital intensity) and smoothed annual revenue (4x revenue in a steady state); m yuan."""
+    n = sector.size
+    new_share = np.empty(n)
+    total = np.zeros(n_sectors)
+    for i in range(n):
+        new_share[i] = share[i] * factor[i]
+        total[sector[i]] += new_share[i]
+    orders, revenue, annual = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        s = sector[i]
+        new_share[i] /= total[s]
+        orders[i] = new_share[i] * demand[s]
+        revenue[i] = min(orders[i], capital[i] / capital_intensity[s] / 4.0)
+        annual[i] = annual_revenue[i] * 0.75 + revenue[i]
+    return new_share, orders, revenue, annual

@@ -21,11 +21,12 @@ import zlib
 
 import numpy as np
 
+from .compiled import per_firm
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
-_S40 = np.uint64(40)
+_S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
 _LOW24 = np.uint64(0xFFFFFF)
 _TWO_POW_M24 = np.float32(2.0**-24)
 
@@ -36,39 +37,51 @@ def key(seed: int, quarter: int, purpose: str) -> np.uint64:
     return sequence.generate_state(1, np.uint64)[0]
 
 
-def bits(key: np.uint64, ids: np.ndarray) -> np.ndarray:
-    """64 random bits for each firm id in ``ids`` (uint64), under ``key``."""
-    z = np.asarray(ids, dtype=np.int64).view(np.uint64) * _GAMMA  # ids are non-negative
-    z += np.uint64((int(key) + int(_GAMMA)) % 2**64)  # (id + 1) * gamma + key
+@per_firm
+def _mix(key: np.uint64, firm_id: np.int64) -> np.uint64:
+    """64 random bits of firm ``firm_id`` under ``key``: SplitMix64's output number ``firm_id + 1``."""
+    z = np.uint64(firm_id) * _GAMMA + key + _GAMMA
     z ^= z >> _S30
     z *= _MIX1
     z ^= z >> _S27
     z *= _MIX2
-    z ^= z >> _S31
-    return z
+    return z ^ (z >> _S31)
+
+
+@per_firm
+def _uniforms(key: np.uint64, ids: np.ndarray) -> np.ndarray:
+    out = np.empty(ids.size, dtype=np.float32)
+    for i in range(ids.size):
+        out[i] = np.float32(_mix(key, ids[i]) >> _S40) * _TWO_POW_M24
+    return out
+
+
+@per_firm
+def _uniform_pairs(key: np.uint64, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two 24-bit uniforms per firm from its 64 bits: on (0, 1) and on [0, 2 pi)."""
+    first = np.empty(ids.size, dtype=np.float32)
+    angle = np.empty(ids.size, dtype=np.float32)
+    for i in range(ids.size):
+        z = _mix(key, ids[i])
+        first[i] = (np.float32(z >> _S40) + np.float32(0.5)) * _TWO_POW_M24
+        angle[i] = np.float32(z & _LOW24) * (np.float32(2.0 * np.pi) * _TWO_POW_M24)
+    return first, angle
 
 
 def uniforms(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """Uniform draws on [0, 1) for firms ``ids``, single precision (24 random bits: far finer than any
     hazard they are compared with, and a third cheaper than double precision)."""
-    z = bits(key, ids)
-    z >>= _S40
-    return z.view(np.int64).astype(np.float32) * _TWO_POW_M24
+    return _uniforms(np.uint64(key), np.asarray(ids, dtype=np.int64))
 
 
 def normals(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """Standard normal draws for firms ``ids`` by the Box-Muller transform of two 24-bit uniforms from
-    each firm's bits, in single precision (|z| up to 5.8; numpy's vectorised float32 log and cosine are
-    several times faster than double precision)."""
-    z = bits(key, ids)
-    u1 = (z >> _S40).view(np.int64).astype(np.float32)
-    u1 += np.float32(0.5)  # (0, 1): the logarithm stays finite
-    u1 *= _TWO_POW_M24
-    u2 = (z & _LOW24).view(np.int64).astype(np.float32)
-    u2 *= np.float32(2.0 * np.pi) * _TWO_POW_M24
-    radius = np.log(u1)
+    each firm's bits, in single precision (|z| up to 5.8). The logarithm and cosine are numpy's: its
+    vectorised float32 versions are several times faster than a compiled loop's scalar ones."""
+    radius, angle = _uniform_pairs(np.uint64(key), np.asarray(ids, dtype=np.int64))
+    np.log(radius, out=radius)
     radius *= np.float32(-2.0)
     np.sqrt(radius, out=radius)
-    np.cos(u2, out=u2)
-    u2 *= radius
-    return u2
+    np.cos(angle, out=angle)
+    angle *= radius
+    return angle

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import betaincinv
 
+from .compiled import per_firm
 from .firm_state import by_kind
 from .tabulated import Tabulated
 
@@ -65,31 +66,87 @@ class Innovation:
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
         sec = st.sector[ix]
-        opportunity = model.tech_opportunity[sec]
-        revenue = np.maximum(st.revenue[ix], 1e-9)
-        intensity = np.minimum(st.rd[ix] / revenue, 5.0)
-
-        innovate = model.uniform(rows, "innovation") < 1.0 - np.exp(-p.innovation_rate * opportunity * intensity)
+        rd, revenue = st.rd[ix], st.revenue[ix]
+        innovate = _chance_taken(
+            model.uniform(rows, "innovation"), p.innovation_rate, model.tech_opportunity, sec, rd, revenue
+        )
         gain = np.zeros(rows.size)
         hit = np.flatnonzero(innovate)
         size = model.uniform(rows[hit], "innovation size")  # drawn only for the firms that innovate
         jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size)
         gain[hit] = np.maximum(jump, 0.0)
-
-        # imitation closes part of the gap to the sector frontier, the 90th percentile of a normal
-        # fitted to the sector's productivities
-        imitate = model.uniform(rows, "imitation") < 1.0 - np.exp(-p.imitation_rate * intensity)
-        prod = st.productivity[ix]
-        n_sec = len(model.sector_keys)
-        count = np.maximum(np.bincount(sec, minlength=n_sec), 1)
-        mean = np.bincount(sec, weights=prod, minlength=n_sec) / count
-        var = np.maximum(np.bincount(sec, weights=prod * prod, minlength=n_sec) / count - mean**2, 0.0)
-        frontier = mean + 1.2816 * np.sqrt(var)
-        catch_up = imitate * (p.imitation_gap_closed * np.maximum(frontier[sec] - prod, 0.0))
-        st.productivity[ix] = prod + np.maximum(gain, catch_up)
+        productivity, patents, digital = _learn(
+            sec, model.tech_opportunity, len(model.sector_keys), st.productivity[ix], rd, revenue,
+            st.digital[ix], digital_spend, gain, model.uniform(rows, "imitation"), model.uniform(rows, "patents"),
+            p.imitation_rate, p.imitation_gap_closed, p.patent_cost, p.digital_efficiency, p.digital_decay,
+        )  # fmt: skip
+        st.productivity[ix] = productivity
+        st.patents[ix] += patents
+        st.digital[ix] = digital
         self.successes = st.per_row(ix, gain > 0, False)
-        # patents: the expected number, rounded up or down at random (unbiased)
-        expected = st.rd[ix] * opportunity / p.patent_cost
-        st.patents[ix] += np.floor(expected + model.uniform(rows, "patents"))
-        uplift = p.digital_efficiency * digital_spend / revenue * (1.0 - st.digital[ix])
-        st.digital[ix] = np.clip(st.digital[ix] * (1.0 - p.digital_decay) + uplift, 0.0, 1.0)
+
+
+@per_firm
+def _chance_taken(
+    u: np.ndarray, rate: float, opportunity: np.ndarray, sector: np.ndarray, rd: np.ndarray, revenue: np.ndarray
+) -> np.ndarray:
+    """Whether each firm's R&D draw succeeds: ``u`` < 1 - exp(-rate * opportunity of its sector * R&D
+    intensity), the intensity being R&D per yuan of revenue, at most 5. The exponential is needed only
+    when ``u`` is below its argument, an upper bound of the probability (a few per cent of firms)."""
+    success = np.zeros(u.size, dtype=np.bool_)
+    for i in range(u.size):
+        x = rate * opportunity[sector[i]] * min(rd[i] / max(revenue[i], 1e-9), 5.0)
+        success[i] = u[i] < x and u[i] < 1.0 - np.exp(-x)
+    return success
+
+
+@per_firm
+def _learn(
+    sector: np.ndarray,
+    opportunity: np.ndarray,
+    n_sectors: int,
+    productivity: np.ndarray,
+    rd: np.ndarray,
+    revenue: np.ndarray,
+    digital: np.ndarray,
+    digital_spend: np.ndarray,
+    gain: np.ndarray,
+    u_imitation: np.ndarray,
+    u_patents: np.ndarray,
+    imitation_rate: float,
+    gap_closed: float,
+    patent_cost: float,
+    digital_efficiency: float,
+    digital_decay: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New log productivity, patents granted and new digital maturity of each firm.
+
+    Imitation (chance 1 - exp(-imitation_rate * R&D intensity)) closes ``gap_closed`` of the gap to the
+    sector frontier, the 90th percentile of a normal fitted to the sector's productivities; a firm keeps
+    the larger of its R&D ``gain`` and its catch-up. Patents: R&D times opportunity over ``patent_cost``,
+    rounded up or down at random (unbiased). Digital maturity decays and rises with spending per yuan of
+    revenue, less so the more mature the firm is, within [0, 1].
+    """
+    count, total, squares = np.zeros(n_sectors), np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        count[sector[i]] += 1.0
+        total[sector[i]] += productivity[i]
+        squares[sector[i]] += productivity[i] * productivity[i]
+    frontier = np.empty(n_sectors)
+    for s in range(n_sectors):
+        firms = max(count[s], 1.0)
+        mean = total[s] / firms
+        frontier[s] = mean + 1.2816 * np.sqrt(max(squares[s] / firms - mean * mean, 0.0))
+    n = sector.size
+    new_productivity, patents, new_digital = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        revenue_i = max(revenue[i], 1e-9)
+        x = imitation_rate * min(rd[i] / revenue_i, 5.0)
+        catch_up = 0.0
+        if u_imitation[i] < x and u_imitation[i] < 1.0 - np.exp(-x):
+            catch_up = gap_closed * max(frontier[sector[i]] - productivity[i], 0.0)
+        new_productivity[i] = productivity[i] + max(gain[i], catch_up)
+        patents[i] = np.floor(rd[i] * opportunity[sector[i]] / patent_cost + u_patents[i])
+        uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
+        new_digital[i] = min(max(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
+    return new_productivity, patents, new_digital
