@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .compiled import per_firm
 from .tabulated import Tabulated
 
 if TYPE_CHECKING:
@@ -47,19 +48,15 @@ class InvestmentPlanner:
         """(renewal, expansion) for ``rows``."""
         st, p = model.state, model.params.investment
         ix = st.index(rows)
-        sec = st.sector[ix]
-        kappa = model.demand.capital_intensity[sec]
-        expected = 4.0 * st.orders[ix] * np.exp(model.demand.trend[sec])
+        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
+        # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
         rate = np.maximum(self.financing_rate(model, rows), 0.005)
         response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
-        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
-        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(age)
-        renew = model.uniform(rows, "renewal") < np.minimum(hazard * response, 1.0)
-        renewal = renew * (p.renewal_fraction * st.capital[ix])
-        # renewal replaces worn capacity, so only the remaining gap to desired capital is expansion
-        desired = kappa * expected * (1.0 + p.capacity_headroom)
-        expansion = np.maximum(desired - st.capital[ix] - renewal, 0.0) * p.expansion_speed * response
-        return renewal, expansion
+        return _plans(
+            st.sector[ix], model.demand.capital_intensity, np.exp(model.demand.trend), st.orders[ix],
+            st.capital[ix], response, self.renewal_hazard(p.service_life, p.renewal_shape)(age),
+            model.uniform(rows, "renewal"), p.renewal_fraction, p.capacity_headroom, p.expansion_speed,
+        )  # fmt: skip
 
     def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:
         """Pay for and install new equipment of this quarter's vintage; depreciate the stock."""
@@ -76,3 +73,33 @@ class InvestmentPlanner:
         st.capital[ix] = k_new - depreciation
         st.investment[ix] = spend
         model.accounts.book_non_cash(rows, -depreciation)
+
+
+@per_firm
+def _plans(
+    sector: np.ndarray,
+    capital_intensity: np.ndarray,
+    trend_factor: np.ndarray,
+    orders: np.ndarray,
+    capital: np.ndarray,
+    response: np.ndarray,
+    hazard: np.ndarray,
+    u: np.ndarray,
+    renewal_fraction: float,
+    headroom: float,
+    expansion_speed: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's renewal and expansion spending this quarter, m yuan, both scaled by its ``response``
+    to the cost of finance. It renews ``renewal_fraction`` of its capital if its draw ``u`` is below
+    the renewal ``hazard`` so scaled; it expands ``expansion_speed`` of the way to the capital that next
+    year's expected orders (this quarter's, grown at the sector trend) need with spare capacity
+    ``headroom``, beyond its capital and renewal."""
+    n = sector.size
+    renewal, expansion = np.empty(n), np.empty(n)
+    for i in range(n):
+        s = sector[i]
+        renew = u[i] < min(hazard[i] * response[i], 1.0)
+        renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
+        desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
+        expansion[i] = max(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response[i]
+    return renewal, expansion

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .accounts import INCOME
+from .compiled import per_firm
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -39,22 +40,57 @@ class Production:
         st, p = model.state, model.params.production
         rows = st.active_rows()
         ix = st.index(rows)
-        sec = st.sector[ix]
-        n_sec = len(model.sector_keys)
         rev = st.revenue[ix]
         # the sector's price covers the costs of its typical producer (the unweighted mean), so a
         # firm's margin depends on its efficiency relative to that producer
-        typical = np.bincount(sec, weights=eff, minlength=n_sec) / np.maximum(np.bincount(sec, minlength=n_sec), 1)
-        relative_cost = np.exp(-p.productivity_cost_elasticity * (eff - typical[sec]))
-        materials = p.materials_share * rev * relative_cost
-        employees = 4.0 * rev / (model.params.population.labour_productivity * np.exp(eff))
-        wages = employees * p.wage * model.wage_index
-        overhead = p.overhead_rate * st.capital[ix]
+        relative_cost = _cost_exponent(st.sector[ix], len(model.sector_keys), eff, p.productivity_cost_elasticity)
+        employees, costs = _costs(
+            rev, np.exp(relative_cost, out=relative_cost), np.exp(eff), st.capital[ix], p.materials_share,
+            model.params.population.labour_productivity, p.wage, model.wage_index, p.overhead_rate,
+        )  # fmt: skip
         st.employees[ix] = employees
-        costs = materials + wages + overhead
         self.costs = st.per_row(ix, costs, 0.0)
         model.accounts.firm_flows(
             rows,
             received=[(rev, "economy", "sales", INCOME)],
             paid=[(costs, "economy", "inputs, wages, overheads", INCOME)],
         )
+
+
+@per_firm
+def _cost_exponent(sector: np.ndarray, n_sectors: int, eff: np.ndarray, elasticity: float) -> np.ndarray:
+    """Log unit cost of each firm relative to its sector's typical producer: -``elasticity`` times its
+    log efficiency above the sector's unweighted mean."""
+    total, count = np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        total[sector[i]] += eff[i]
+        count[sector[i]] += 1.0
+    typical = total / np.maximum(count, 1.0)
+    exponent = np.empty(sector.size)
+    for i in range(sector.size):
+        exponent[i] = -elasticity * (eff[i] - typical[sector[i]])
+    return exponent
+
+
+@per_firm
+def _costs(
+    revenue: np.ndarray,
+    relative_cost: np.ndarray,
+    efficiency: np.ndarray,
+    capital: np.ndarray,
+    materials_share: float,
+    labour_productivity: float,
+    wage: float,
+    wage_index: float,
+    overhead_rate: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Employees and operating costs of each firm this quarter, m yuan: intermediate inputs (a share of
+    revenue scaled by ``relative_cost``), wages (``wage`` times the ``wage_index``) of the staff that
+    annual revenue needs at ``labour_productivity`` times the ``efficiency`` factor (m yuan per
+    worker-year), and overheads per unit of capital."""
+    employees, costs = np.empty(revenue.size), np.empty(revenue.size)
+    for i in range(revenue.size):
+        employees[i] = 4.0 * revenue[i] / (labour_productivity * efficiency[i])
+        wages = employees[i] * wage * wage_index
+        costs[i] = materials_share * revenue[i] * relative_cost[i] + wages + overhead_rate * capital[i]
+    return employees, costs
