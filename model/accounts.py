@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import literal_unroll
 
+from .compiled import per_firm
 from .firm_state import Status
 
 if TYPE_CHECKING:
@@ -35,13 +37,6 @@ EQUITY = "equity"
 Flow = tuple[np.ndarray | float, str, str, str]
 """A payment of several firms: (amount m yuan, an array over the firms or one amount for all; the other
 account; label; category)."""
-
-
-def _add(total: np.ndarray | None, amount: np.ndarray, sign: float) -> np.ndarray:
-    """``total + sign * amount`` (``sign * amount`` when there is no total yet); modifies neither."""
-    if total is None:
-        return amount if sign > 0 else -amount
-    return total + amount if sign > 0 else total - amount
 
 
 class AccountingError(RuntimeError):
@@ -119,34 +114,37 @@ class Accounts:
         """Book several payments of firms ``rows`` at once, in one pass over the firm arrays: the firms
         receive the ``received`` flows and pay the ``paid`` ones. ``by_bank``: the net per-bank sums of
         the flows with 'banks' (received minus paid), if the caller has them (saves summing them again)."""
+        flows = [(1.0, *flow) for flow in received] + [(-1.0, *flow) for flow in paid]
+        if not flows:
+            return
         st = self.model.state
         self._grow()
         ix = st.index(rows)
-        net = income = equity = from_banks = None
-        for sign, flows in ((1.0, received), (-1.0, paid)):
-            for amount, other, label, category in flows:
-                amount = np.asarray(amount, dtype=float)
-                total = sign * float(amount.sum()) * (1 if amount.ndim else rows.size)
-                net = _add(net, amount, sign)
-                if other == "banks":
-                    from_banks = _add(from_banks, amount, sign)
-                else:
-                    self.balance[other] -= total
-                key = (other, "firms", label) if total >= 0 else ("firms", other, label)
-                self.flows[key] += abs(total)
-                if category == INCOME:
-                    income = _add(income, amount, sign)
-                elif category == EQUITY:
-                    equity = _add(equity, amount, sign)
-        if net is None:
-            return
-        st._data["cash"][ix] += net
-        if from_banks is not None:
-            self.bank_reserves -= self._by_bank(rows, from_banks) if by_bank is None else by_bank
-        if income is not None:
-            self._income[ix] += income
-        if equity is not None:
-            self._equity[ix] += equity
+        with_banks = np.array([other == "banks" for _, _, other, _, _ in flows])
+        cash, income, equity = st._data["cash"][ix], self._income[ix], self._equity[ix]
+        amounts = tuple(np.broadcast_to(np.asarray(amount, dtype=float), rows.shape) for _, amount, _, _, _ in flows)
+        reserves_paid = _book(
+            cash,
+            income,
+            equity,
+            st.bank[ix],
+            self.bank_loans.size,
+            amounts,
+            np.array([sign for sign, _, _, _, _ in flows]),
+            np.array([category == INCOME for _, _, _, _, category in flows]),
+            np.array([category == EQUITY for _, _, _, _, category in flows]),
+            with_banks & (by_bank is None),
+        )
+        if not isinstance(ix, slice):  # fancy indexing gave copies: write them back
+            st._data["cash"][ix], self._income[ix], self._equity[ix] = cash, income, equity
+        if with_banks.any():
+            self.bank_reserves -= reserves_paid if by_bank is None else by_bank
+        for (sign, _, other, label, _), amount in zip(flows, amounts, strict=True):
+            total = float(amount.sum())
+            if other != "banks":
+                self.balance[other] -= sign * total
+            key = (other, "firms", label) if sign * total >= 0 else ("firms", other, label)
+            self.flows[key] += abs(total)
 
     def _by_bank(self, rows: np.ndarray, amounts: np.ndarray) -> np.ndarray:
         """Sum ``amounts`` of firms ``rows`` by their bank."""
@@ -190,10 +188,11 @@ class Accounts:
         """New loans, interest and principal of firms ``rows`` with their banks, and other payments
         ``also_paid`` by the same firms, in one pass."""
         st = self.model.state
-        new_debt = loans - principal
-        st._data["debt"][st.index(rows)] += new_debt
-        more_loans = self._by_bank(rows, new_debt)
-        interest_paid = self._by_bank(rows, interest)
+        ix = st.index(rows)
+        debt = st._data["debt"][ix]
+        more_loans, interest_paid = _bank_books(debt, loans, principal, interest, st.bank[ix], self.bank_loans.size)
+        if not isinstance(ix, slice):
+            st._data["debt"][ix] = debt
         self.bank_loans += more_loans
         self.bank_equity += interest_paid
         self.firm_flows(
@@ -301,3 +300,62 @@ class Accounts:
     def flow_matrix(self) -> dict[tuple[str, str, str], float]:
         """This quarter's flows: (source, sink, label) -> m yuan."""
         return dict(self.flows)
+
+
+@per_firm
+def _book(
+    cash: np.ndarray,
+    income: np.ndarray,
+    equity: np.ndarray,
+    bank: np.ndarray,
+    n_banks: int,
+    amounts: tuple,
+    signs: np.ndarray,
+    is_income: np.ndarray,
+    is_equity: np.ndarray,
+    to_sum_by_bank: np.ndarray,
+) -> np.ndarray:
+    """Add each firm's net receipts of the flows ``amounts`` (m yuan, received where ``signs`` is +1,
+    paid where -1) to its ``cash``, the income and equity flows among them to ``income`` and ``equity``.
+    Returns the per-bank sums of the net receipts from the flows marked ``to_sum_by_bank`` (what the
+    banks' reserves lose)."""
+    from_banks = np.zeros(n_banks)
+    # flags as 0/1 weights, so that the loop has no branches and vectorises (x * 1.0 and x + 0.0 are exact)
+    to_income, to_equity, to_banks = is_income * 1.0, is_equity * 1.0, to_sum_by_bank * 1.0
+    any_income, any_equity, any_banks = is_income.any(), is_equity.any(), to_sum_by_bank.any()
+    for i in range(cash.size):
+        net = 0.0
+        net_income = 0.0
+        net_equity = 0.0
+        net_banks = 0.0
+        j = 0
+        for amount in literal_unroll(amounts):
+            flow = amount[i] * signs[j]
+            net += flow
+            net_income += flow * to_income[j]
+            net_equity += flow * to_equity[j]
+            net_banks += flow * to_banks[j]
+            j += 1  # noqa: SIM113 (numba unrolls the tuple; enumerate would not)
+        cash[i] += net
+        if any_income:
+            income[i] += net_income
+        if any_equity:
+            equity[i] += net_equity
+        if any_banks:
+            from_banks[bank[i]] += net_banks
+    return from_banks
+
+
+@per_firm
+def _bank_books(
+    debt: np.ndarray, loans: np.ndarray, principal: np.ndarray, interest: np.ndarray, bank: np.ndarray, n_banks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's debt rises by its new ``loans`` less the ``principal`` it repays; returns the change
+    of each bank's loan book and the ``interest`` each bank receives, m yuan."""
+    more_loans, interest_paid = np.zeros(n_banks), np.zeros(n_banks)
+    for i in range(debt.size):
+        new_debt = loans[i] - principal[i]
+        debt[i] += new_debt
+        more_loans[bank[i]] += new_debt
+        interest_paid[bank[i]] += interest[i]
+    return more_loans, interest_paid
