@@ -64,15 +64,34 @@ class InvestmentPlanner:
         ix = st.index(rows)
         spend = renewal + expansion
         model.accounts.firms_pay(rows, spend, "economy", "equipment", category="finance")
-        k_old = st.capital[ix]
-        k_new = k_old + spend
-        st.vintage[ix] = np.where(
-            k_new > 0, (k_old * st.vintage[ix] + spend * model.quarter) / np.maximum(k_new, 1e-12), model.quarter
+        capital, vintage, depreciation = _installed(
+            st.capital[ix], st.vintage[ix], spend, model.quarter, model.params.production.depreciation
         )
-        depreciation = model.params.production.depreciation * k_new
-        st.capital[ix] = k_new - depreciation
+        st.capital[ix] = capital
+        st.vintage[ix] = vintage
         st.investment[ix] = spend
-        model.accounts.book_non_cash(rows, -depreciation)
+        model.accounts.book_non_cash(rows, depreciation)
+
+
+@per_firm
+def _installed(
+    capital: np.ndarray, vintage: np.ndarray, spend: np.ndarray, quarter: int, depreciation_rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each firm's capital after installing ``spend`` (m yuan) of this ``quarter``'s vintage and
+    depreciating at ``depreciation_rate`` a quarter; its new capital-weighted mean vintage (quarter
+    number); and the depreciation as a (negative) change of net worth, m yuan."""
+    n = capital.size
+    new_capital, new_vintage, loss = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        installed = capital[i] + spend[i]
+        if installed > 0:
+            new_vintage[i] = (capital[i] * vintage[i] + spend[i] * quarter) / max(installed, 1e-12)
+        else:
+            new_vintage[i] = quarter
+        depreciation = depreciation_rate * installed
+        new_capital[i] = installed - depreciation
+        loss[i] = -depreciation
+    return new_capital, new_vintage, loss
 
 
 @per_firm

@@ -29,6 +29,7 @@ from . import draws, memory, outcomes, population
 from .accounts import EQUITY, Accounts
 from .capital_market import CapitalMarket
 from .certification import Certification
+from .compiled import per_firm
 from .credit import Bank, CreditMarket, Financing
 from .demand import DemandMarket
 from .demography import Demography
@@ -357,11 +358,12 @@ class EnterpriseModel(mesa.Model):
         """Profit is this quarter's income (net-worth change other than equity); 15 % tax on profits."""
         st = self.state
         ix = st.index(rows)
-        income = self.accounts.income_of(rows)
-        tax = self.params.production.tax_rate * np.maximum(income, 0.0)
+        tax, profit, annual_profit = _after_tax(
+            self.accounts.income_of(rows), st.annual_profit[ix], self.params.production.tax_rate
+        )
         self.accounts.firms_pay(rows, tax, "government", "corporate income tax")
-        st.profit[ix] = income - tax
-        st.annual_profit[ix] = 0.75 * st.annual_profit[ix] + st.profit[ix]
+        st.profit[ix] = profit
+        st.annual_profit[ix] = annual_profit
 
     def run(self, quarters: int = 24) -> pd.DataFrame:
         """Run ``quarters`` more quarters and return the whole time series."""
@@ -393,3 +395,18 @@ class EnterpriseModel(mesa.Model):
         frame["sector"] = pd.Categorical.from_codes(frame["sector"], self.sector_keys)
         frame["age_years"] = (self.quarter - frame["born"]) / 4.0
         return frame
+
+
+@per_firm
+def _after_tax(
+    income: np.ndarray, annual_profit: np.ndarray, tax_rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each firm's corporate income tax (``tax_rate`` on positive income), profit after tax and smoothed
+    annual profit (4x the quarterly profit in a steady state); m yuan."""
+    n = income.size
+    tax, profit, annual = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        tax[i] = tax_rate * max(income[i], 0.0)
+        profit[i] = income[i] - tax[i]
+        annual[i] = 0.75 * annual_profit[i] + profit[i]
+    return tax, profit, annual
