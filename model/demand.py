@@ -68,33 +68,27 @@ class DemandMarket:
         ix = st.index(rows)
         sec = st.sector[ix]
         # replicator dynamics on relative efficiency, customer-base growth and product-line shocks
-        base = st.customer_base[ix]
-        grown, ratio = _customer_growth(base, p.customer_base_growth)
+        with st.editing(ix, "customer_base") as (base,):
+            base_growth = _grow_customer_base(base, p.customer_base_growth)
         growth = _share_growth(
-            sec, self.level.size, st.share[ix], eff, np.log(ratio, out=ratio), st.annual_revenue[ix],
+            sec, self.level.size, st.share[ix], eff, np.log(base_growth, out=base_growth), st.annual_revenue[ix],
             model.normal(rows, "product lines"), p.replicator_speed, p.revenue_per_line, p.line_shock,
         )  # fmt: skip
-        st.customer_base[ix] = grown
         np.exp(growth, out=growth)
-        share, orders, revenue, annual = _sales(
-            sec, self.level.size, st.share[ix], growth, total, st.capital[ix], self.capital_intensity,
-            st.annual_revenue[ix],
-        )  # fmt: skip
-        st.share[ix] = share
-        st.orders[ix] = orders
-        st.revenue[ix] = revenue
-        st.annual_revenue[ix] = annual
+        with st.editing(ix, "share", "orders", "revenue", "annual_revenue") as sales:
+            _sell(sec, self.level.size, growth, total, st.capital[ix], self.capital_intensity, *sales)
 
 
 @per_firm
-def _customer_growth(base: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each firm's customer base after it closes ``speed`` of its gap to a full base, and its growth
-    factor (new over old)."""
-    grown, ratio = np.empty(base.size), np.empty(base.size)
+def _grow_customer_base(base: np.ndarray, speed: float) -> np.ndarray:
+    """Each firm's customer base closes ``speed`` of its gap to a full base (in place); returns the
+    growth factors (new over old)."""
+    factor = np.empty(base.size)
     for i in range(base.size):
-        grown[i] = base[i] + speed * (1.0 - base[i])
-        ratio[i] = grown[i] / base[i]
-    return grown, ratio
+        grown = base[i] + speed * (1.0 - base[i])
+        factor[i] = grown / base[i]
+        base[i] = grown
+    return factor
 
 
 @per_firm
@@ -129,30 +123,29 @@ def _share_growth(
 
 
 @per_firm
-def _sales(
+def _sell(
     sector: np.ndarray,
     n_sectors: int,
-    share: np.ndarray,
     factor: np.ndarray,
     demand: np.ndarray,
     capital: np.ndarray,
     capital_intensity: np.ndarray,
+    share: np.ndarray,
+    orders: np.ndarray,
+    revenue: np.ndarray,
     annual_revenue: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """New market shares (old times growth ``factor``, renormalised within each sector), orders (share
-    of sector ``demand``), revenue (orders up to the quarter's capacity, capital over the sector's
-    annual capital intensity) and smoothed annual revenue (4x revenue in a steady state); m yuan."""
-    n = sector.size
-    new_share = np.empty(n)
+) -> None:
+    """Update in place each firm's market share (times its growth ``factor``, renormalised within its
+    sector), orders (its share of sector ``demand``), revenue (orders up to the quarter's capacity:
+    capital over the sector's annual capital intensity) and smoothed annual revenue (4x revenue in a
+    steady state); m yuan."""
     total = np.zeros(n_sectors)
-    for i in range(n):
-        new_share[i] = share[i] * factor[i]
-        total[sector[i]] += new_share[i]
-    orders, revenue, annual = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
+    for i in range(sector.size):
+        share[i] *= factor[i]
+        total[sector[i]] += share[i]
+    for i in range(sector.size):
         s = sector[i]
-        new_share[i] /= total[s]
-        orders[i] = new_share[i] * demand[s]
+        share[i] /= total[s]
+        orders[i] = share[i] * demand[s]
         revenue[i] = min(orders[i], capital[i] / capital_intensity[s] / 4.0)
-        annual[i] = annual_revenue[i] * 0.75 + revenue[i]
-    return new_share, orders, revenue, annual
+        annual_revenue[i] = annual_revenue[i] * 0.75 + revenue[i]

@@ -11,6 +11,8 @@ changes (it keys the firm's random draws).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 import numpy as np
@@ -209,6 +211,16 @@ class FirmState:
         column = np.full(self.n, fill, dtype=np.asarray(values).dtype)
         column[ix] = values
         return column
+
+    @contextmanager
+    def editing(self, ix: np.ndarray | slice, *names: str) -> Iterator[tuple[np.ndarray, ...]]:
+        """The columns ``names`` at ``ix`` (from :meth:`index`) to change in place: views when ``ix`` is a
+        slice, otherwise copies that are written back when the block ends."""
+        arrays = tuple(self._data[name][ix] for name in names)
+        yield arrays
+        if not isinstance(ix, slice):
+            for name, array in zip(names, arrays, strict=True):
+                self._data[name][ix] = array
 
     def active(self) -> np.ndarray:
         """Boolean mask of firms still in the growth population (cached; read it, don't write it)."""

@@ -75,14 +75,13 @@ class Innovation:
         size = model.uniform(rows[hit], "innovation size")  # drawn only for the firms that innovate
         jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size)
         gain[hit] = np.maximum(jump, 0.0)
-        productivity, patents, digital = _learn(
-            sec, model.tech_opportunity, len(model.sector_keys), st.productivity[ix], rd, revenue,
-            st.digital[ix], digital_spend, gain, model.uniform(rows, "imitation"), model.uniform(rows, "patents"),
-            p.imitation_rate, p.imitation_gap_closed, p.patent_cost, p.digital_efficiency, p.digital_decay,
-        )  # fmt: skip
-        st.productivity[ix] = productivity
-        st.patents[ix] += patents
-        st.digital[ix] = digital
+        imitation, patent_draws = model.uniform(rows, "imitation"), model.uniform(rows, "patents")
+        with st.editing(ix, "productivity", "patents", "digital") as learning:
+            _learn(
+                sec, model.tech_opportunity, len(model.sector_keys), rd, revenue, digital_spend, gain, imitation,
+                patent_draws, p.imitation_rate, p.imitation_gap_closed, p.patent_cost, p.digital_efficiency,
+                p.digital_decay, *learning,
+            )  # fmt: skip
         self.successes = st.per_row(ix, gain > 0, False)
 
 
@@ -105,10 +104,8 @@ def _learn(
     sector: np.ndarray,
     opportunity: np.ndarray,
     n_sectors: int,
-    productivity: np.ndarray,
     rd: np.ndarray,
     revenue: np.ndarray,
-    digital: np.ndarray,
     digital_spend: np.ndarray,
     gain: np.ndarray,
     u_imitation: np.ndarray,
@@ -118,14 +115,17 @@ def _learn(
     patent_cost: float,
     digital_efficiency: float,
     digital_decay: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New log productivity, patents granted and new digital maturity of each firm.
+    productivity: np.ndarray,
+    patents: np.ndarray,
+    digital: np.ndarray,
+) -> None:
+    """Update in place each firm's log productivity, patent stock and digital maturity.
 
     Imitation (chance 1 - exp(-imitation_rate * R&D intensity)) closes ``gap_closed`` of the gap to the
     sector frontier, the 90th percentile of a normal fitted to the sector's productivities; a firm keeps
-    the larger of its R&D ``gain`` and its catch-up. Patents: R&D times opportunity over ``patent_cost``,
-    rounded up or down at random (unbiased). Digital maturity decays and rises with spending per yuan of
-    revenue, less so the more mature the firm is, within [0, 1].
+    the larger of its R&D ``gain`` and its catch-up. Patents granted: R&D times opportunity over
+    ``patent_cost``, rounded up or down at random (unbiased). Digital maturity decays and rises with
+    spending per yuan of revenue, less so the more mature the firm is, within [0, 1].
     """
     count, total, squares = np.zeros(n_sectors), np.zeros(n_sectors), np.zeros(n_sectors)
     for i in range(sector.size):
@@ -137,16 +137,13 @@ def _learn(
         firms = max(count[s], 1.0)
         mean = total[s] / firms
         frontier[s] = mean + 1.2816 * np.sqrt(max(squares[s] / firms - mean * mean, 0.0))
-    n = sector.size
-    new_productivity, patents, new_digital = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
+    for i in range(sector.size):
         revenue_i = max(revenue[i], 1e-9)
         x = imitation_rate * min(rd[i] / revenue_i, 5.0)
         catch_up = 0.0
         if u_imitation[i] < x and u_imitation[i] < 1.0 - np.exp(-x):
             catch_up = gap_closed * max(frontier[sector[i]] - productivity[i], 0.0)
-        new_productivity[i] = productivity[i] + max(gain[i], catch_up)
-        patents[i] = np.floor(rd[i] * opportunity[sector[i]] / patent_cost + u_patents[i])
+        productivity[i] += max(gain[i], catch_up)
+        patents[i] += np.floor(rd[i] * opportunity[sector[i]] / patent_cost + u_patents[i])
         uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
-        new_digital[i] = min(max(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
-    return new_productivity, patents, new_digital
+        digital[i] = min(max(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)

@@ -64,34 +64,30 @@ class InvestmentPlanner:
         ix = st.index(rows)
         spend = renewal + expansion
         model.accounts.firms_pay(rows, spend, "economy", "equipment", category="finance")
-        capital, vintage, depreciation = _installed(
-            st.capital[ix], st.vintage[ix], spend, model.quarter, model.params.production.depreciation
-        )
-        st.capital[ix] = capital
-        st.vintage[ix] = vintage
+        with st.editing(ix, "capital", "vintage") as (capital, vintage):
+            loss = _install(capital, vintage, spend, model.quarter, model.params.production.depreciation)
         st.investment[ix] = spend
-        model.accounts.book_non_cash(rows, depreciation)
+        model.accounts.book_non_cash(rows, loss)
 
 
 @per_firm
-def _installed(
+def _install(
     capital: np.ndarray, vintage: np.ndarray, spend: np.ndarray, quarter: int, depreciation_rate: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each firm's capital after installing ``spend`` (m yuan) of this ``quarter``'s vintage and
-    depreciating at ``depreciation_rate`` a quarter; its new capital-weighted mean vintage (quarter
-    number); and the depreciation as a (negative) change of net worth, m yuan."""
-    n = capital.size
-    new_capital, new_vintage, loss = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
+) -> np.ndarray:
+    """Install ``spend`` (m yuan) of this ``quarter``'s vintage and depreciate at ``depreciation_rate`` a
+    quarter, updating each firm's ``capital`` and its capital-weighted mean ``vintage`` (quarter number)
+    in place; returns the depreciation as a (negative) change of net worth, m yuan."""
+    loss = np.empty(capital.size)
+    for i in range(capital.size):
         installed = capital[i] + spend[i]
         if installed > 0:
-            new_vintage[i] = (capital[i] * vintage[i] + spend[i] * quarter) / max(installed, 1e-12)
+            vintage[i] = (capital[i] * vintage[i] + spend[i] * quarter) / max(installed, 1e-12)
         else:
-            new_vintage[i] = quarter
+            vintage[i] = quarter
         depreciation = depreciation_rate * installed
-        new_capital[i] = installed - depreciation
+        capital[i] = installed - depreciation
         loss[i] = -depreciation
-    return new_capital, new_vintage, loss
+    return loss
 
 
 @per_firm

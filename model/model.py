@@ -358,12 +358,9 @@ class EnterpriseModel(mesa.Model):
         """Profit is this quarter's income (net-worth change other than equity); 15 % tax on profits."""
         st = self.state
         ix = st.index(rows)
-        tax, profit, annual_profit = _after_tax(
-            self.accounts.income_of(rows), st.annual_profit[ix], self.params.production.tax_rate
-        )
+        with st.editing(ix, "profit", "annual_profit") as profits:
+            tax = _after_tax(self.accounts.income_of(rows), self.params.production.tax_rate, *profits)
         self.accounts.firms_pay(rows, tax, "government", "corporate income tax")
-        st.profit[ix] = profit
-        st.annual_profit[ix] = annual_profit
 
     def run(self, quarters: int = 24) -> pd.DataFrame:
         """Run ``quarters`` more quarters and return the whole time series."""
@@ -398,15 +395,12 @@ class EnterpriseModel(mesa.Model):
 
 
 @per_firm
-def _after_tax(
-    income: np.ndarray, annual_profit: np.ndarray, tax_rate: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each firm's corporate income tax (``tax_rate`` on positive income), profit after tax and smoothed
-    annual profit (4x the quarterly profit in a steady state); m yuan."""
-    n = income.size
-    tax, profit, annual = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
+def _after_tax(income: np.ndarray, tax_rate: float, profit: np.ndarray, annual_profit: np.ndarray) -> np.ndarray:
+    """Each firm's corporate income tax (``tax_rate`` on positive ``income``), m yuan; sets its profit
+    after tax and updates its smoothed annual profit (4x the quarterly profit in a steady state)."""
+    tax = np.empty(income.size)
+    for i in range(income.size):
         tax[i] = tax_rate * max(income[i], 0.0)
         profit[i] = income[i] - tax[i]
-        annual[i] = 0.75 * annual_profit[i] + profit[i]
-    return tax, profit, annual
+        annual_profit[i] = 0.75 * annual_profit[i] + profit[i]
+    return tax

@@ -44,11 +44,11 @@ class Production:
         # the sector's price covers the costs of its typical producer (the unweighted mean), so a
         # firm's margin depends on its efficiency relative to that producer
         relative_cost = _cost_exponent(st.sector[ix], len(model.sector_keys), eff, p.productivity_cost_elasticity)
-        employees, costs = _costs(
-            rev, np.exp(relative_cost, out=relative_cost), np.exp(eff), st.capital[ix], p.materials_share,
-            model.params.population.labour_productivity, p.wage, model.wage_index, p.overhead_rate,
-        )  # fmt: skip
-        st.employees[ix] = employees
+        with st.editing(ix, "employees") as (employees,):
+            costs = _costs(
+                rev, np.exp(relative_cost, out=relative_cost), np.exp(eff), st.capital[ix], p.materials_share,
+                model.params.population.labour_productivity, p.wage, model.wage_index, p.overhead_rate, employees,
+            )  # fmt: skip
         self.costs = st.per_row(ix, costs, 0.0)
         model.accounts.firm_flows(
             rows,
@@ -83,14 +83,15 @@ def _costs(
     wage: float,
     wage_index: float,
     overhead_rate: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Employees and operating costs of each firm this quarter, m yuan: intermediate inputs (a share of
-    revenue scaled by ``relative_cost``), wages (``wage`` times the ``wage_index``) of the staff that
-    annual revenue needs at ``labour_productivity`` times the ``efficiency`` factor (m yuan per
+    employees: np.ndarray,
+) -> np.ndarray:
+    """Each firm's operating costs this quarter, m yuan: intermediate inputs (a share of revenue scaled
+    by ``relative_cost``), wages (``wage`` times the ``wage_index``) of the ``employees`` (set in place)
+    that annual revenue needs at ``labour_productivity`` times the ``efficiency`` factor (m yuan per
     worker-year), and overheads per unit of capital."""
-    employees, costs = np.empty(revenue.size), np.empty(revenue.size)
+    costs = np.empty(revenue.size)
     for i in range(revenue.size):
         employees[i] = 4.0 * revenue[i] / (labour_productivity * efficiency[i])
         wages = employees[i] * wage * wage_index
         costs[i] = materials_share * revenue[i] * relative_cost[i] + wages + overhead_rate * capital[i]
-    return employees, costs
+    return costs
