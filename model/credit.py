@@ -137,23 +137,22 @@ class CreditMarket:
         ix = st.index(rows)
         # views when ix is a slice: read before the bookings below change debt and cash
         debt, cash = st.debt[ix], st.cash[ix]
-        interest, principal, need, cap = _needs(
-            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion,
-            p.maturity, p.cash_buffer, p.max_leverage,
+        banks = st.bank[ix]
+        interest, principal, need, offer, repaid = _needs(
+            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion, banks,
+            len(model.banks), p.maturity, p.cash_buffer, p.max_leverage,
         )  # fmt: skip
         applied = need > 0
 
         # screening: leverage cap, then default probability at the post-loan leverage
-        ask = np.flatnonzero(np.minimum(need, cap) > 0)
+        ask = np.flatnonzero(offer > 0)
         asking = rows[ask]
-        offer = np.minimum(need[ask], cap[ask])
+        offer = offer[ask]
         investment = renewal[ask] + expansion[ask]
         pd = self.default_probability(model, asking, offer - principal[ask])
         offer = np.where(pd <= p.max_pd, offer, 0.0)
 
         project = self._project_loans(inc.project_rate[asking], offer, investment, inc.project_quota)
-        banks = st.bank[ix]
-        repaid = np.bincount(banks, weights=principal, minlength=len(model.banks))
         granted = self._ration(model, asking, banks[ask], offer, repaid)
         project = np.minimum(project, granted)
         rate = self.quote(model, asking, pd)
@@ -285,16 +284,19 @@ def _needs(
     digital: np.ndarray,
     renewal: np.ndarray,
     expansion: np.ndarray,
+    bank: np.ndarray,
+    n_banks: int,
     maturity: float,
     cash_buffer: float,
     max_leverage: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per firm, m yuan this quarter: interest and principal due, the loan it needs to pay its debt
-    service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue, and the most it may
-    borrow under the leverage cap (assets after the investment times ``max_leverage``, less the debt
-    left after repayment)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per firm, m yuan this quarter: interest and principal due; the loan it needs to pay its debt
+    service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue; the loan it asks for,
+    which the leverage cap limits to its assets after the investment times ``max_leverage`` less the
+    debt left after repayment. Also the principal each bank is repaid."""
     n = debt.size
-    interest, principal, need, cap = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    interest, principal, need, request = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    repaid = np.zeros(n_banks)
     for i in range(n):
         interest[i] = debt[i] * loan_rate[i] / 4.0
         principal[i] = debt[i] / maturity
@@ -302,8 +304,9 @@ def _needs(
         outlays = interest[i] + principal[i] + rd[i] + digital[i] + investment
         need[i] = max(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
         assets_after = capital[i] + investment + max(cash[i], 0.0)
-        cap[i] = max(max_leverage * assets_after - (debt[i] - principal[i]), 0.0)
-    return interest, principal, need, cap
+        request[i] = min(need[i], max(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
+        repaid[bank[i]] += principal[i]
+    return interest, principal, need, request, repaid
 
 
 @per_firm
