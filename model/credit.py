@@ -84,10 +84,9 @@ class CreditMarket:
     ) -> np.ndarray:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
-        ix = st.index(rows)
-        extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), st.capital[ix].shape)
+        extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), rows.shape)
         z = _default_score(
-            st.capital[ix], st.cash[ix], st.debt[ix], st.annual_profit[ix], st.annual_revenue[ix], extra,
+            rows, st.capital, st.cash, st.debt, st.annual_profit, st.annual_revenue, extra,
             p.pd_intercept, p.pd_leverage, p.pd_margin,
         )  # fmt: skip
         np.negative(z, out=z)
@@ -216,7 +215,7 @@ class CreditMarket:
         want = offer > 0
         if not want.any():
             return granted
-        ranking = (st.cash[rows] + st.capital[rows] - st.debt[rows]) / np.maximum(st.annual_revenue[rows], 1e-9)
+        ranking = _net_worth_to_sales(rows, st.cash, st.capital, st.debt, st.annual_revenue)
         for bank in model.banks:
             mine = np.flatnonzero(want & (banks == bank.index))
             if mine.size == 0:
@@ -252,6 +251,7 @@ class CreditMarket:
 
 @per_firm
 def _default_score(
+    rows: np.ndarray,
     capital: np.ndarray,
     cash: np.ndarray,
     debt: np.ndarray,
@@ -262,15 +262,29 @@ def _default_score(
     per_leverage: float,
     per_margin: float,
 ) -> np.ndarray:
-    """The logit score of the default probability: intercept + leverage term - margin term, per firm,
-    with leverage = debt / assets (cash counted when positive) and the margin clipped to [-1, 1]."""
-    z = np.empty(capital.size)
-    for i in range(capital.size):
-        assets = max(capital[i] + max(cash[i], 0.0) + extra_debt[i], 1e-9)
-        leverage = (debt[i] + extra_debt[i]) / assets
+    """The logit score of the default probability of firms ``rows`` (columns are over all rows):
+    intercept + leverage term - margin term, with leverage = debt / assets (cash counted when
+    positive) if the firm owed ``extra_debt`` more, and the profit margin clipped to [-1, 1]."""
+    z = np.empty(rows.size)
+    for k in range(rows.size):
+        i = rows[k]
+        assets = max(capital[i] + max(cash[i], 0.0) + extra_debt[k], 1e-9)
+        leverage = (debt[i] + extra_debt[k]) / assets
         margin = min(max(annual_profit[i] / max(annual_revenue[i], 1e-9), -1.0), 1.0)
-        z[i] = intercept + per_leverage * leverage - per_margin * margin
+        z[k] = intercept + per_leverage * leverage - per_margin * margin
     return z
+
+
+@per_firm
+def _net_worth_to_sales(
+    rows: np.ndarray, cash: np.ndarray, capital: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray
+) -> np.ndarray:
+    """Net worth over annual sales of firms ``rows`` (columns are over all rows), the banks' ranking."""
+    ranking = np.empty(rows.size)
+    for k in range(rows.size):
+        i = rows[k]
+        ranking[k] = (cash[i] + capital[i] - debt[i]) / max(annual_revenue[i], 1e-9)
+    return ranking
 
 
 @per_firm
