@@ -31,8 +31,10 @@ class Production:
         """Log efficiency of ``rows``: productivity + embodied vintage + digital gains."""
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
-        vintage_gap = (st.vintage[ix] - model.quarter) / 4.0 * p.frontier_growth
-        return st.productivity[ix] + p.embodied_share * vintage_gap + p.digital_productivity * st.digital[ix]
+        return _efficiency(
+            st.productivity[ix], st.vintage[ix], st.digital[ix], model.quarter, p.frontier_growth, p.embodied_share,
+            p.digital_productivity,
+        )  # fmt: skip
 
     def step(self, model: EnterpriseModel, eff: np.ndarray) -> None:
         """Output and costs of active firms, whose log efficiencies are ``eff`` (in the order of
@@ -55,6 +57,26 @@ class Production:
             received=[(rev, "economy", "sales", INCOME)],
             paid=[(costs, "economy", "inputs, wages, overheads", INCOME)],
         )
+
+
+@per_firm
+def _efficiency(
+    productivity: np.ndarray,
+    vintage: np.ndarray,
+    digital: np.ndarray,
+    quarter: int,
+    frontier_growth: float,
+    embodied_share: float,
+    digital_productivity: float,
+) -> np.ndarray:
+    """Log efficiency of each firm: its log productivity, plus ``embodied_share`` of the frontier's
+    log growth (``frontier_growth`` a year) since its equipment's mean ``vintage``, plus
+    ``digital_productivity`` times its digital maturity."""
+    eff = np.empty(productivity.size)
+    for i in range(productivity.size):
+        vintage_gap = (vintage[i] - quarter) / 4.0 * frontier_growth
+        eff[i] = productivity[i] + embodied_share * vintage_gap + digital_productivity * digital[i]
+    return eff
 
 
 @per_firm
