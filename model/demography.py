@@ -89,10 +89,10 @@ class Demography:
         st.revenue_lag4[rows] = annual / 1.2
         st.revenue_lag8[rows] = annual / 1.44
         incumbents = slice(0, rows[0])  # entrants are appended after every incumbent
-        incumbents_in, productivity_in = _sector_productivity(
+        active_incumbents, summed_productivity = _sector_productivity(
             st.sector[incumbents], st.status[incumbents], st.productivity[incumbents], len(sectors)
         )
-        sector_mean = productivity_in / np.maximum(incumbents_in, 1)
+        sector_mean = summed_productivity / np.maximum(active_incumbents, 1)
         st.productivity[rows] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom
@@ -117,7 +117,7 @@ class Demography:
         st.orders[rows] = annual / 4.0
         model.demand.add_firms(model, rows)
 
-        place_in_niches(model, rows, rng, incumbents_in + np.bincount(sec, minlength=len(sectors)))
+        place_in_niches(model, rows, rng, active_incumbents + np.bincount(sec, minlength=len(sectors)))
         borrows = rng.random(n) < e.with_loans
         debt = np.where(borrows, pop.sme_debt_to_capital * capital, 0.0)
         model.accounts.firms_receive(rows, cash + capital - debt, "investors", "founders' equity", EQUITY)

@@ -224,18 +224,18 @@ def _random_niches(niche_sector: np.ndarray, sector: np.ndarray, u: np.ndarray, 
     niches_in = np.zeros(n_sectors, dtype=np.intp)
     for j in range(niche_sector.size):
         niches_in[niche_sector[j]] += 1
-    first = np.zeros(n_sectors, dtype=np.intp)
+    first = np.zeros(n_sectors, dtype=np.intp)  # where each sector's niches start in ``grouped``
     for s in range(1, n_sectors):
         first[s] = first[s - 1] + niches_in[s - 1]
-    by_sector = np.empty(niche_sector.size, dtype=np.intp)
-    filled = first.copy()
+    grouped = np.empty(niche_sector.size, dtype=np.intp)  # niche indices, sector by sector, in index order
+    placed = first.copy()
     for j in range(niche_sector.size):
-        by_sector[filled[niche_sector[j]]] = j
-        filled[niche_sector[j]] += 1
+        grouped[placed[niche_sector[j]]] = j
+        placed[niche_sector[j]] += 1
     niche = np.empty(sector.size, dtype=np.intp)
     for i in range(sector.size):
         s = sector[i]
-        niche[i] = by_sector[first[s] + int(u[i] * niches_in[s])]
+        niche[i] = grouped[first[s] + int(u[i] * niches_in[s])]
     return niche
 
 
