@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .accounts import EQUITY, FINANCE
+from .compiled import per_firm
 from .firm_state import Kind, Status
 from .population import customer_base, place_in_niches, sample_ages, sample_sizes
 
@@ -39,8 +40,7 @@ class Demography:
         """Firms that cannot pay (negative cash after the finance stage) or whose debts exceed their
         assets (negative net worth) exit; return their rows."""
         st, acc = model.state, model.accounts
-        broke = (st.cash < -1e-9) | (st.cash + st.capital - st.debt < 0)
-        rows = np.flatnonzero(st.active() & broke)
+        rows = _insolvent(st.status, st.cash, st.capital, st.debt)
         self.defaulted_debt = float(st.debt[rows].sum())
         self.defaulted_borrowers = int(np.count_nonzero(st.debt[rows] > 0))
         if rows.size:
@@ -89,10 +89,10 @@ class Demography:
         st.revenue_lag4[rows] = annual / 1.2
         st.revenue_lag8[rows] = annual / 1.44
         incumbents = slice(0, rows[0])  # entrants are appended after every incumbent
-        active, sector = st.active()[incumbents], st.sector[incumbents]
-        count = np.bincount(sector, weights=active, minlength=len(sectors))
-        total = np.bincount(sector, weights=st.productivity[incumbents] * active, minlength=len(sectors))
-        sector_mean = total / np.maximum(count, 1)
+        active_incumbents, summed_productivity = _sector_productivity(
+            st.sector[incumbents], st.status[incumbents], st.productivity[incumbents], len(sectors)
+        )
+        sector_mean = summed_productivity / np.maximum(active_incumbents, 1)
         st.productivity[rows] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom
@@ -117,7 +117,7 @@ class Demography:
         st.orders[rows] = annual / 4.0
         model.demand.add_firms(model, rows)
 
-        place_in_niches(model, rows, rng)
+        place_in_niches(model, rows, rng, active_incumbents + np.bincount(sec, minlength=len(sectors)))
         borrows = rng.random(n) < e.with_loans
         debt = np.where(borrows, pop.sme_debt_to_capital * capital, 0.0)
         model.accounts.firms_receive(rows, cash + capital - debt, "investors", "founders' equity", EQUITY)
@@ -129,3 +129,30 @@ class Demography:
         model.capital_market.revalue(model, rows)
         self.entries = rows
         return rows
+
+
+@per_firm
+def _insolvent(status: np.ndarray, cash: np.ndarray, capital: np.ndarray, debt: np.ndarray) -> np.ndarray:
+    """Rows of the active firms that cannot pay (cash below zero, beyond a rounding tolerance of
+    1e-9 m yuan) or whose debts exceed their assets (negative net worth, cash + capital - debt)."""
+    rows = np.empty(status.size, dtype=np.intp)
+    found = 0
+    for i in range(status.size):
+        if status[i] == Status.ACTIVE and (cash[i] < -1e-9 or cash[i] + capital[i] - debt[i] < 0):
+            rows[found] = i
+            found += 1
+    return rows[:found].copy()
+
+
+@per_firm
+def _sector_productivity(
+    sector: np.ndarray, status: np.ndarray, productivity: np.ndarray, n_sectors: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Number of active firms in each sector and the sum of their log productivities, in one pass
+    (summed in row order, as ``np.bincount`` does)."""
+    count, total = np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        if status[i] == Status.ACTIVE:
+            count[sector[i]] += 1.0
+            total[sector[i]] += productivity[i]
+    return count, total

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .compiled import per_firm
 from .firm_state import Kind, Status
 
 if TYPE_CHECKING:
@@ -58,10 +59,19 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
     first = model.quarter == 0
     rows = st.active_rows()
     ix = st.index(rows)
-    kind = st.kind[ix]
-    by_kind = np.bincount(kind, minlength=len(Kind))
-    rev = st.revenue[ix]
-    rev_total = float(rev.sum())
+    by_kind, by_sector_rev, rev_total, employment, rd, patents, productivity, digital, unicorn_valuation = _totals(
+        st.kind[ix],
+        st.sector[ix],
+        st.revenue[ix],
+        st.employees[ix],
+        st.rd[ix],
+        st.patents[ix],
+        st.productivity[ix],
+        st.digital[ix],
+        st.valuation[ix],
+        len(Kind),
+        len(model.sector_keys),
+    )
     fin = model.last_financing
     record: dict[str, Any] = {
         "quarter": model.quarter_label(),
@@ -89,13 +99,13 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
             "exits": int((gone_status == Status.EXITED).sum()) / s,
             "entries": 0 if first else model.demography.entries.size / s,
             "revenue": rev_total / s,
-            "employment": float(st.employees[ix].sum()) / s,
-            "rd_spending": float(st.rd[ix].sum()) / s,
+            "employment": employment / s,
+            "rd_spending": rd / s,
             "investment": 0.0 if first else float(fin.renewal.sum() + fin.expansion.sum()) / s,
             "digital_spending": 0.0 if first else float(fin.digital.sum()) / s,
-            "patents": float(st.patents[ix].sum()) / s,
-            "productivity": float((st.productivity[ix] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
-            "digital_maturity": float((st.digital[ix] * rev).sum() / rev_total) if rev_total > 0 else 0.0,
+            "patents": patents / s,
+            "productivity": productivity / rev_total if rev_total > 0 else 0.0,
+            "digital_maturity": digital / rev_total if rev_total > 0 else 0.0,
             "new_lending": 0.0 if first else model.credit.new_lending / s,
             "project_lending": 0.0 if first else float(fin.project_loans.sum()) / s,
             "loan_rate": model.credit.new_lending_rate
@@ -108,7 +118,7 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
             else 0.0,
             "default_rate": 0.0 if first or indebted == 0 else 4.0 * model.demography.defaulted_borrowers / indebted,
             "venture_funding": 0.0 if first else model.capital_market.equity_raised / s,
-            "total_valuation_unicorns": float(st.valuation[rows[kind == Kind.UNICORN]].sum()) / s,
+            "total_valuation_unicorns": unicorn_valuation / s,
         }
     )
     fiscal = model.government.fiscal_cost()
@@ -117,11 +127,55 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
         record[f"fiscal_cost_{name}"] = 0.0 if first else spent
     new_u = model.certification.new_unicorn_sectors if not first else np.zeros(0, dtype=int)
     by_sector_new = np.bincount(new_u, minlength=len(model.sector_keys)) / s
-    by_sector_rev = np.bincount(st.sector[ix], weights=rev, minlength=len(model.sector_keys)) / s
     for i, key in enumerate(model.sector_keys):
         record[f"new_unicorns_{key}"] = float(by_sector_new[i])
-        record[f"revenue_{key}"] = float(by_sector_rev[i])
+        record[f"revenue_{key}"] = float(by_sector_rev[i] / s)
     return record
+
+
+@per_firm
+def _totals(
+    kind: np.ndarray,
+    sector: np.ndarray,
+    revenue: np.ndarray,
+    employees: np.ndarray,
+    rd: np.ndarray,
+    patents: np.ndarray,
+    productivity: np.ndarray,
+    digital: np.ndarray,
+    valuation: np.ndarray,
+    n_kinds: int,
+    n_sectors: int,
+) -> tuple[np.ndarray, np.ndarray, float, float, float, float, float, float, float]:
+    """In one pass over the firms: the number of firms of each kind, revenue by sector, and the totals
+    of revenue, employees, R&D, patents, revenue times log productivity, revenue times digital maturity
+    (m yuan) and the valuation of unicorns (m yuan). Sums run in row order."""
+    firms = np.zeros(n_kinds, dtype=np.int64)
+    sector_revenue = np.zeros(n_sectors)
+    total_revenue = employment = total_rd = total_patents = productivity_weighted = digital_weighted = 0.0
+    unicorn_valuation = 0.0
+    for i in range(kind.size):
+        firms[kind[i]] += 1
+        sector_revenue[sector[i]] += revenue[i]
+        total_revenue += revenue[i]
+        employment += employees[i]
+        total_rd += rd[i]
+        total_patents += patents[i]
+        productivity_weighted += productivity[i] * revenue[i]
+        digital_weighted += digital[i] * revenue[i]
+        if kind[i] == Kind.UNICORN:
+            unicorn_valuation += valuation[i]
+    return (
+        firms,
+        sector_revenue,
+        total_revenue,
+        employment,
+        total_rd,
+        total_patents,
+        productivity_weighted,
+        digital_weighted,
+        unicorn_valuation,
+    )
 
 
 STOCKS = {

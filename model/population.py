@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtri
 
+from .compiled import per_firm
 from .firm_state import Kind
 
 if TYPE_CHECKING:
@@ -196,26 +197,46 @@ def _assign_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
     counts_by_sector = np.bincount(st.sector[rows], minlength=len(model.sector_keys))
     n_niches = np.maximum(1, np.ceil(counts_by_sector / model.params.population.niche_size)).astype(int)
     model.niche_sector = np.repeat(np.arange(len(model.sector_keys)), n_niches)
-    place_in_niches(model, rows, model.rng)
+    place_in_niches(model, rows, model.rng, counts_by_sector)
 
 
-def place_in_niches(model: EnterpriseModel, rows: np.ndarray, rng: np.random.Generator) -> None:
+def place_in_niches(
+    model: EnterpriseModel, rows: np.ndarray, rng: np.random.Generator, active_by_sector: np.ndarray
+) -> None:
     """Put firms ``rows`` into random niches of their sector, opening new niches as sectors fill up
-    so that niches keep about ``population.niche_size`` active firms."""
+    so that niches keep about ``population.niche_size`` active firms; ``active_by_sector``: the number
+    of active firms in each sector, ``rows`` included."""
     st = model.state
     n_sec = len(model.sector_keys)
-    active = np.bincount(st.sector, weights=st.active(), minlength=n_sec)
-    needed = np.ceil(active / model.params.population.niche_size).astype(int)
+    needed = np.ceil(active_by_sector / model.params.population.niche_size).astype(int)
     have = np.bincount(model.niche_sector, minlength=n_sec)
     extra = np.maximum(needed - have, 0)
     if extra.any():
         model.niche_sector = np.concatenate([model.niche_sector, np.repeat(np.arange(n_sec), extra)])
-    sec = st.sector[rows]
     u = rng.random(rows.size)  # one draw per firm, however many niches there are (common random numbers)
-    for s in np.unique(sec):
-        mine = sec == s
-        options = np.flatnonzero(model.niche_sector == s)
-        st.niche[rows[mine]] = options[(u[mine] * options.size).astype(int)]
+    st.niche[rows] = _random_niches(model.niche_sector, st.sector[rows], u, n_sec)
+
+
+@per_firm
+def _random_niches(niche_sector: np.ndarray, sector: np.ndarray, u: np.ndarray, n_sectors: int) -> np.ndarray:
+    """A niche of its own sector for each firm: of the sector's niches in index order, the one at
+    position ``u`` (a uniform draw in [0, 1)) times their number."""
+    niches_in = np.zeros(n_sectors, dtype=np.intp)
+    for j in range(niche_sector.size):
+        niches_in[niche_sector[j]] += 1
+    first = np.zeros(n_sectors, dtype=np.intp)  # where each sector's niches start in ``grouped``
+    for s in range(1, n_sectors):
+        first[s] = first[s - 1] + niches_in[s - 1]
+    grouped = np.empty(niche_sector.size, dtype=np.intp)  # niche indices, sector by sector, in index order
+    placed = first.copy()
+    for j in range(niche_sector.size):
+        grouped[placed[niche_sector[j]]] = j
+        placed[niche_sector[j]] += 1
+    niche = np.empty(sector.size, dtype=np.intp)
+    for i in range(sector.size):
+        s = sector[i]
+        niche[i] = grouped[first[s] + int(u[i] * niches_in[s])]
+    return niche
 
 
 def _assign_banks(model: EnterpriseModel, rows: np.ndarray) -> None:
