@@ -221,3 +221,18 @@ def test_compaction_keeps_every_firm_findable_by_id_and_archives_the_departed():
     # money kept by archived firms is still counted
     archived_cash = float(after.loc[gone.index, "cash"].sum())
     assert st.archived_cash == pytest.approx(archived_cash)
+
+
+def test_editing_columns_in_place_writes_back_whatever_the_rows():
+    st = EnterpriseModel(scale=0.02, rng=4).state
+    all_rows = st.active_rows()
+    some = all_rows[[1, 4, 9]]
+    before = st.capital.copy()
+    with st.editing(st.index(all_rows), "capital") as (capital,):
+        capital *= 2.0  # a view: changes the column directly
+    with st.editing(st.index(some), "capital", "cash") as (capital, cash):
+        capital += 1.0  # a copy: written back when the block ends
+        cash[:] = -1.0
+    expected = 2.0 * before
+    expected[some] += 1.0
+    assert np.array_equal(st.capital, expected) and (st.cash[some] == -1.0).all()
