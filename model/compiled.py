@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numba
-import numpy as np
 
 F = TypeVar("F", bound=Callable)
 
@@ -24,11 +23,3 @@ def per_firm(function: F) -> F:
     """Compile ``function``, a loop over firms written in plain Python, to machine code."""
     return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
 
-
-@per_firm
-def group_sums(codes: np.ndarray, weights: np.ndarray, groups: int) -> np.ndarray:
-    """Sum of ``weights`` by group ``codes`` (0 to ``groups`` - 1): ``np.bincount`` in one pass."""
-    total = np.zeros(groups)
-    for i in range(codes.size):
-        total[codes[i]] += weights[i]
-    return total
