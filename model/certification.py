@@ -85,11 +85,10 @@ class Certification:
     def update_unicorns(self, model: EnterpriseModel) -> None:
         """Firms crossing US$1 bn become unicorns; unicorns far below it lose the status."""
         st, p = model.state, model.params.venture
-        rows = np.flatnonzero(st.active() & st.venture)
-        age = (model.quarter - st.born[rows]) / 4.0
-        is_unicorn = st.kind[rows] == Kind.UNICORN
-        rises = rows[~is_unicorn & (st.valuation[rows] >= p.unicorn_threshold) & (age <= p.unicorn_max_age)]
-        falls = rows[is_unicorn & (st.valuation[rows] < p.unicorn_exit_ratio * p.unicorn_threshold)]
+        rises, falls = _unicorn_changes(
+            st.active(), st.venture, st.kind, st.valuation, st.born, model.quarter, p.unicorn_threshold,
+            p.unicorn_exit_ratio * p.unicorn_threshold, p.unicorn_max_age,
+        )  # fmt: skip
         st.unicorn_since[rises] = model.quarter
         model.change_kind(rises, Kind.UNICORN)
         back = np.where(
@@ -171,3 +170,33 @@ def _criteria(
             + 0.05 * patents[i]
         )  # fmt: skip
     return ok, score
+
+
+@per_firm
+def _unicorn_changes(
+    active: np.ndarray,
+    venture: np.ndarray,
+    kind: np.ndarray,
+    valuation: np.ndarray,
+    born: np.ndarray,
+    quarter: int,
+    threshold: float,
+    exit_valuation: float,
+    max_age: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the active venture-backed firms that become unicorns (valuation at least ``threshold``
+    m yuan at most ``max_age`` years after founding) and of the unicorns that lose the status (valuation
+    below ``exit_valuation``)."""
+    rises, falls = np.empty(active.size, dtype=np.intp), np.empty(active.size, dtype=np.intp)
+    n_rises = n_falls = 0
+    for r in range(active.size):
+        if not (venture[r] and active[r]):
+            continue
+        if kind[r] == Kind.UNICORN:
+            if valuation[r] < exit_valuation:
+                falls[n_falls] = r
+                n_falls += 1
+        elif valuation[r] >= threshold and (quarter - born[r]) / 4.0 <= max_age:
+            rises[n_rises] = r
+            n_rises += 1
+    return rises[:n_rises], falls[:n_falls]
