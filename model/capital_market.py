@@ -41,9 +41,9 @@ class CapitalMarket(mesa.Agent):
         """Valuation: venture firms by multiple and premium, others at the listed price/sales multiple."""
         st = model.state
         ix = st.index(rows)
-        venture = st.venture[ix]
+        backed = np.flatnonzero(st.venture[ix])
         st.valuation[ix] = _valuations(
-            venture, st.sector[ix], st.annual_revenue[ix], np.exp(st.hype[ix][venture]), model.valuation_multiple,
+            backed, st.sector[ix], st.annual_revenue[ix], np.exp(st.hype[ix][backed]), model.valuation_multiple,
             model.params.listing.listed_multiple,
         )  # fmt: skip
 
@@ -126,25 +126,23 @@ class CapitalMarket(mesa.Agent):
 
 @per_firm
 def _valuations(
-    venture: np.ndarray,
+    backed: np.ndarray,
     sector: np.ndarray,
     annual_revenue: np.ndarray,
     premium: np.ndarray,
     multiple: np.ndarray,
     listed_multiple: float,
 ) -> np.ndarray:
-    """Equity valuation of each firm, m yuan: annual revenue (if positive) times its sector's venture
-    ``multiple`` times its ``premium`` (the exponential of its hype, one per venture-backed firm, in order)
-    if it is venture-backed, and times the ``listed_multiple`` otherwise."""
-    valuation = np.empty(venture.size)
-    backed = 0
-    for i in range(venture.size):
-        annual = max(annual_revenue[i], 0.0)
-        if venture[i]:
-            valuation[i] = multiple[sector[i]] * annual * premium[backed]
-            backed += 1
-        else:
-            valuation[i] = listed_multiple * annual
+    """Equity valuation of each firm, m yuan: its annual revenue (if positive) times the
+    ``listed_multiple``, except for the venture-backed firms at positions ``backed``, whose revenue is
+    valued at their sector's venture ``multiple`` times their ``premium`` (the exponential of their hype,
+    one per backed firm)."""
+    valuation = np.empty(annual_revenue.size)
+    for i in range(annual_revenue.size):
+        valuation[i] = listed_multiple * max(annual_revenue[i], 0.0)
+    for b in range(backed.size):
+        i = backed[b]
+        valuation[i] = multiple[sector[i]] * max(annual_revenue[i], 0.0) * premium[b]
     return valuation
 
 
