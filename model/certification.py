@@ -45,7 +45,11 @@ class Certification:
         # and pick ``rows`` after; fewer: gather their columns first
         every_row = 2 * rows.size > st.n
         ix = slice(0, st.n) if every_row else rows
-        niche_sales = _niche_sales(st.niche, st.active(), st.annual_revenue, model.niche_sector.size)
+        niche_sales = np.bincount(
+            st.niche,
+            weights=np.where(st.active(), st.annual_revenue, 0.0),
+            minlength=int(st.niche.max()) + 1 if st.n else 0,
+        )
         log_revenue = np.log(np.maximum(st.annual_revenue[ix], 1e-9))
         ok, score = _criteria(
             model.quarter, st.born[ix], st.annual_revenue[ix], st.revenue_lag8[ix], st.capital[ix], st.cash[ix],
@@ -100,16 +104,6 @@ class Certification:
             model.change_kind(falls[back == kind], kind)
         self.new_unicorns = rises
         self.new_unicorn_sectors = st.sector[rises]
-
-
-@per_firm
-def _niche_sales(niche: np.ndarray, active: np.ndarray, annual_revenue: np.ndarray, n_niches: int) -> np.ndarray:
-    """Annual sales of the active firms in each national niche market, m yuan."""
-    sales = np.zeros(n_niches)
-    for i in range(niche.size):
-        if active[i]:
-            sales[niche[i]] += annual_revenue[i]
-    return sales
 
 
 @per_firm
