@@ -139,7 +139,7 @@ def _criteria(
     >= 100 m yuan) or ``rd_intensity_mid`` (50-100 m yuan), or for smaller firms recent equity of at least
     ``small_equity`` and annual R&D of at least ``small_rd`` m yuan. The score adds the log of annual
     revenue (``log_revenue``), 5 x niche share, 2 x growth (within +-1), 10 x R&D intensity and 0.05 x
-    patents. Written without branches, so that the compiler vectorises it."""
+    patents. Written with selections, not branches, so that the compiler vectorises it."""
     ok, score = np.empty(born.size, dtype=np.bool_), np.empty(born.size)
     for i in range(born.size):
         annual = max(annual_revenue[i], 1e-9)
