@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from .accounts import EQUITY
+from .compiled import per_firm
 from .firm_state import Kind, Status, by_kind
 
 if TYPE_CHECKING:
@@ -40,14 +41,16 @@ class CapitalMarket(mesa.Agent):
         """Valuation: venture firms by multiple and premium, others at the listed price/sales multiple."""
         st = model.state
         ix = st.index(rows)
-        annual = np.maximum(st.annual_revenue[ix], 0.0)
-        venture_value = model.valuation_multiple[st.sector[ix]] * annual * np.exp(st.hype[ix])
-        st.valuation[ix] = np.where(st.venture[ix], venture_value, model.params.listing.listed_multiple * annual)
+        backed = np.flatnonzero(st.venture[ix])
+        st.valuation[ix] = _valuations(
+            backed, st.sector[ix], st.annual_revenue[ix], np.exp(st.hype[ix][backed]), model.valuation_multiple,
+            model.params.listing.listed_multiple,
+        )  # fmt: skip
 
     def update_premia(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Stage 7: the venture premium random walk, lifted by this quarter's R&D successes."""
         st, p = model.state, model.params.venture
-        venture = rows[st.venture[rows]]
+        venture = rows[np.flatnonzero(st.venture[st.index(rows)])]
         success = model.innovation.successes[venture]
         st.hype[venture] += (
             -p.hype_reversion * st.hype[venture]
@@ -60,7 +63,7 @@ class CapitalMarket(mesa.Agent):
     def venture_rounds(self, model: EnterpriseModel, rows: np.ndarray) -> None:
         """Stage 5: venture rounds for venture-backed firms; investors pay cash for new shares."""
         st, p = model.state, model.params.venture
-        venture = rows[st.venture[rows]]
+        venture = rows[np.flatnonzero(st.venture[st.index(rows)])]
         boost = model.incentives.venture_boost[venture]
         gets = model.uniform(venture, "venture round") < np.minimum(p.round_rate * boost, 1.0)
         funded = venture[gets]
@@ -81,19 +84,20 @@ class CapitalMarket(mesa.Agent):
         expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
         expected += model.incentives.ipo_capacity_extra
         rows = st.active_rows()
-        unicorn = st.kind[rows] == Kind.UNICORN
-        eligible = ~unicorn & (st.annual_revenue[rows] >= p.min_revenue) & (st.annual_profit[rows] > 0)
-        candidates = rows[eligible]
+        ix = st.index(rows)
+        unicorn = st.kind[ix] == Kind.UNICORN
+        eligible = ~unicorn & (st.annual_revenue[ix] >= p.min_revenue) & (st.annual_profit[ix] > 0)
+        candidates = rows[np.flatnonzero(eligible)]
         n = min(int(rng.poisson(expected)), candidates.size)
         listed = np.zeros(0, dtype=int)
         if n > 0:
-            weight = np.where(st.kind[candidates] == Kind.LITTLE_GIANT, p.little_giant_priority, 1.0)
-            weight = weight * model.incentives.ipo_weight[candidates] * np.sqrt(st.annual_revenue[candidates])
+            weight = _queue_weights(
+                candidates, st.kind, model.incentives.ipo_weight, st.annual_revenue, p.little_giant_priority
+            )
             gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 2.0**-30)))
             keys = np.log(weight) + gumbel  # weighted sampling without replacement
-            top = np.argpartition(-keys, n - 1)[:n] if n < keys.size else np.arange(keys.size)
-            listed = candidates[np.sort(top)]
-        unicorns = rows[unicorn]
+            listed = candidates[_largest(keys, n)]
+        unicorns = rows[np.flatnonzero(unicorn)]
         hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
         listed = np.concatenate([listed, unicorns[model.uniform(unicorns, "unicorn ipo") < np.minimum(hazard, 1.0)]])
         if listed.size == 0:
@@ -111,9 +115,105 @@ class CapitalMarket(mesa.Agent):
         st, p = model.state, model.params.listing
         rows = st.active_rows()
         annual = by_kind(p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn)
-        quarterly = 1.0 - (1.0 - annual) ** 0.25
-        distress = 1.0 + p.ma_distress_multiplier * (st.annual_profit[rows] < 0)
-        hazard = np.minimum(quarterly[st.kind[rows]] * distress * model.incentives.ma_boost[rows], 1.0)
-        acquired = rows[model.uniform(rows, "acquisition") < hazard]
+        acquired = _acquired(
+            rows, model.uniform(rows, "acquisition"), st.kind, st.annual_profit, model.incentives.ma_boost,
+            1.0 - (1.0 - annual) ** 0.25, p.ma_distress_multiplier,
+        )  # fmt: skip
         model.leave(acquired, Status.ACQUIRED)
         return acquired
+
+
+@per_firm
+def _valuations(
+    backed: np.ndarray,
+    sector: np.ndarray,
+    annual_revenue: np.ndarray,
+    premium: np.ndarray,
+    multiple: np.ndarray,
+    listed_multiple: float,
+) -> np.ndarray:
+    """Equity valuation of each firm, m yuan: its annual revenue (if positive) times the
+    ``listed_multiple``, except for the venture-backed firms at positions ``backed``, whose revenue is
+    valued at their sector's venture ``multiple`` times their ``premium`` (the exponential of their hype,
+    one per backed firm)."""
+    valuation = np.empty(annual_revenue.size)
+    for i in range(annual_revenue.size):
+        valuation[i] = listed_multiple * max(annual_revenue[i], 0.0)
+    for b in range(backed.size):
+        i = backed[b]
+        valuation[i] = multiple[sector[i]] * max(annual_revenue[i], 0.0) * premium[b]
+    return valuation
+
+
+@per_firm
+def _queue_weights(
+    candidates: np.ndarray,
+    kind: np.ndarray,
+    ipo_weight: np.ndarray,
+    annual_revenue: np.ndarray,
+    little_giant_priority: float,
+) -> np.ndarray:
+    """Weight of each of the IPO ``candidates`` (rows; the columns are indexed by row) in the listing
+    queue: ``little_giant_priority`` for little giants and 1 for others, times its ``ipo_weight``, times
+    the square root of its annual revenue (m yuan)."""
+    weight = np.empty(candidates.size)
+    for c in range(candidates.size):
+        r = candidates[c]
+        priority = little_giant_priority if kind[r] == Kind.LITTLE_GIANT else 1.0
+        weight[c] = priority * ipo_weight[r] * np.sqrt(annual_revenue[r])
+    return weight
+
+
+@per_firm
+def _sift_down(heap: np.ndarray, keys: np.ndarray, parent: int) -> None:
+    """Restore the order of ``heap`` (positions in ``keys``, the smallest key first) below ``parent``."""
+    while True:
+        child = 2 * parent + 1
+        if child >= heap.size:
+            return
+        if child + 1 < heap.size and keys[heap[child + 1]] < keys[heap[child]]:
+            child += 1
+        if keys[heap[child]] >= keys[heap[parent]]:
+            return
+        heap[parent], heap[child] = heap[child], heap[parent]
+        parent = child
+
+
+@per_firm
+def _largest(keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` largest ``keys``, in increasing order: one pass keeping the largest so far
+    in a heap whose root is the smallest of them (what ``np.argpartition`` finds, in a tenth of its time
+    for a few dozen listings among tens of thousands of candidates; of equal keys at the margin either
+    may be chosen, as with ``np.argpartition``)."""
+    heap = np.arange(n)
+    for parent in range(n // 2 - 1, -1, -1):
+        _sift_down(heap, keys, parent)
+    for i in range(n, keys.size):
+        if keys[i] > keys[heap[0]]:
+            heap[0] = i
+            _sift_down(heap, keys, 0)
+    return np.sort(heap)
+
+
+@per_firm
+def _acquired(
+    rows: np.ndarray,
+    u: np.ndarray,
+    kind: np.ndarray,
+    annual_profit: np.ndarray,
+    ma_boost: np.ndarray,
+    quarterly: np.ndarray,
+    distress_multiplier: float,
+) -> np.ndarray:
+    """The firms among ``rows`` (columns indexed by row) whose draw ``u`` falls below their acquisition
+    hazard this quarter: the ``quarterly`` rate of their kind, times 1 + ``distress_multiplier`` if their
+    annual profit is negative, times their ``ma_boost``, at most 1."""
+    acquired = np.empty(rows.size, dtype=np.intp)
+    count = 0
+    for i in range(rows.size):
+        r = rows[i]
+        distress = 1.0 + distress_multiplier if annual_profit[r] < 0 else 1.0
+        if u[i] < min(quarterly[kind[r]] * distress * ma_boost[r], 1.0):
+            acquired[count] = r
+            count += 1
+    return acquired[:count]
