@@ -85,10 +85,8 @@ class CreditMarket:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
         extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), rows.shape)
-        z = _default_score(
-            rows, st.capital, st.cash, st.debt, st.annual_profit, st.annual_revenue, extra,
-            p.pd_intercept, p.pd_leverage, p.pd_margin,
-        )  # fmt: skip
+        at, columns = st.reading(rows, "capital", "cash", "debt", "annual_profit", "annual_revenue")
+        z = _default_score(at, *columns, extra, p.pd_intercept, p.pd_leverage, p.pd_margin)
         np.negative(z, out=z)
         np.exp(z, out=z)
         z += 1.0
@@ -251,7 +249,7 @@ class CreditMarket:
 
 @per_firm
 def _default_score(
-    rows: np.ndarray,
+    rows: np.ndarray | None,
     capital: np.ndarray,
     cash: np.ndarray,
     debt: np.ndarray,
@@ -262,12 +260,12 @@ def _default_score(
     per_leverage: float,
     per_margin: float,
 ) -> np.ndarray:
-    """The logit score of the default probability of firms ``rows`` (columns are over all rows):
-    intercept + leverage term - margin term, with leverage = debt / assets (cash counted when
+    """The logit score of the default probability of firms ``rows`` of the columns (every row if
+    None): intercept + leverage term - margin term, with leverage = debt / assets (cash counted when
     positive) if the firm owed ``extra_debt`` more, and the profit margin clipped to [-1, 1]."""
-    z = np.empty(rows.size)
-    for k in range(rows.size):
-        i = rows[k]
+    z = np.empty(extra_debt.size)
+    for k in range(extra_debt.size):
+        i = k if rows is None else rows[k]
         assets = max(capital[i] + max(cash[i], 0.0) + extra_debt[k], 1e-9)
         leverage = (debt[i] + extra_debt[k]) / assets
         margin = min(max(annual_profit[i] / max(annual_revenue[i], 1e-9), -1.0), 1.0)

@@ -212,6 +212,15 @@ class FirmState:
         column[ix] = values
         return column
 
+    def reading(self, rows: np.ndarray, *names: str) -> tuple[np.ndarray | None, tuple[np.ndarray, ...]]:
+        """For a compiled loop over firms ``rows``: (None, views of the columns ``names`` over exactly
+        those rows) when ``rows`` are every row in use, else (``rows``, the whole columns), so that the
+        loop reads row ``k`` of the first case, or row ``rows[k]`` of the second, without gathering."""
+        ix = self.index(rows)
+        if isinstance(ix, slice):
+            return None, tuple(self._data[name][ix] for name in names)
+        return rows, tuple(self._data[name] for name in names)
+
     @contextmanager
     def editing(self, ix: np.ndarray | slice, *names: str) -> Iterator[tuple[np.ndarray, ...]]:
         """The columns ``names`` at ``ix`` (from :meth:`index`) to change in place: views when ``ix`` is a
