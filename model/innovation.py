@@ -17,7 +17,7 @@ from scipy.special import betaincinv
 
 from .compiled import per_firm
 from .firm_state import by_kind
-from .tabulated import Tabulated
+from .tabulated import Tabulated, interpolated
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -35,11 +35,6 @@ class Innovation:
     def __init__(self) -> None:
         self.successes = np.zeros(0, dtype=bool)
         """Rows whose R&D yielded a productivity jump this quarter."""
-
-    def _beta_quantile(self, shape: float, u: np.ndarray) -> np.ndarray:
-        """Quantiles of Beta(shape, shape) at ``u``, interpolated on a fine grid of probabilities
-        (exact to ~1e-5 inside the outer 1 % of probabilities, where the quantile function is steep)."""
-        return _beta_quantiles(shape)(u)
 
     def rd_norm(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """R&D per yuan of revenue that ``rows`` plan by default: the mean intensity of each firm's kind
@@ -65,38 +60,16 @@ class Innovation:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
-        sec = st.sector[ix]
-        rd, revenue = st.rd[ix], st.revenue[ix]
-        innovate = _chance_taken(
-            model.uniform(rows, "innovation"), p.innovation_rate, model.tech_opportunity, sec, rd, revenue
-        )
-        gain = np.zeros(rows.size)
-        hit = np.flatnonzero(innovate)
-        size = model.uniform(rows[hit], "innovation size")  # drawn only for the firms that innovate
-        jump = p.jump_low + (p.jump_high - p.jump_low) * self._beta_quantile(p.jump_beta, size)
-        gain[hit] = np.maximum(jump, 0.0)
-        imitation, patent_draws = model.uniform(rows, "imitation"), model.uniform(rows, "patents")
+        quantiles = _beta_quantiles(p.jump_beta)  # sizes of innovations: Beta on [jump_low, jump_high]
+        draws = [model.uniform(rows, purpose) for purpose in ("innovation", "innovation size", "imitation", "patents")]
         with st.editing(ix, "productivity", "patents", "digital") as learning:
-            _learn(
-                sec, model.tech_opportunity, len(model.sector_keys), rd, revenue, digital_spend, gain, imitation,
-                patent_draws, p.imitation_rate, p.imitation_gap_closed, p.patent_cost, p.digital_efficiency,
-                p.digital_decay, *learning,
+            success = _learn(
+                st.sector[ix], model.tech_opportunity, len(model.sector_keys), st.rd[ix], st.revenue[ix],
+                digital_spend, *draws, quantiles.values, quantiles.per_unit, quantiles.cells, p.innovation_rate,
+                p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed, p.patent_cost,
+                p.digital_efficiency, p.digital_decay, *learning,
             )  # fmt: skip
-        self.successes = st.per_row(ix, gain > 0, False)
-
-
-@per_firm
-def _chance_taken(
-    u: np.ndarray, rate: float, opportunity: np.ndarray, sector: np.ndarray, rd: np.ndarray, revenue: np.ndarray
-) -> np.ndarray:
-    """Whether each firm's R&D draw succeeds: ``u`` < 1 - exp(-rate * opportunity of its sector * R&D
-    intensity), the intensity being R&D per yuan of revenue, at most 5. The exponential is needed only
-    when ``u`` is below its argument, an upper bound of the probability (a few per cent of firms)."""
-    success = np.zeros(u.size, dtype=np.bool_)
-    for i in range(u.size):
-        x = rate * opportunity[sector[i]] * min(rd[i] / max(revenue[i], 1e-9), 5.0)
-        success[i] = u[i] < x and u[i] < 1.0 - np.exp(-x)
-    return success
+        self.successes = st.per_row(ix, success, False)
 
 
 @per_firm
@@ -107,9 +80,16 @@ def _learn(
     rd: np.ndarray,
     revenue: np.ndarray,
     digital_spend: np.ndarray,
-    gain: np.ndarray,
+    u_innovation: np.ndarray,
+    u_size: np.ndarray,
     u_imitation: np.ndarray,
     u_patents: np.ndarray,
+    size_quantiles: np.ndarray,
+    quantiles_per_unit: float,
+    quantile_cells: int,
+    innovation_rate: float,
+    jump_low: float,
+    jump_high: float,
     imitation_rate: float,
     gap_closed: float,
     patent_cost: float,
@@ -118,14 +98,20 @@ def _learn(
     productivity: np.ndarray,
     patents: np.ndarray,
     digital: np.ndarray,
-) -> None:
-    """Update in place each firm's log productivity, patent stock and digital maturity.
+) -> np.ndarray:
+    """Update in place each firm's log productivity, patent stock and digital maturity; return whether
+    its R&D raised its productivity.
 
-    Imitation (chance 1 - exp(-imitation_rate * R&D intensity)) closes ``gap_closed`` of the gap to the
-    sector frontier, the 90th percentile of a normal fitted to the sector's productivities; a firm keeps
-    the larger of its R&D ``gain`` and its catch-up. Patents granted: R&D times opportunity over
-    ``patent_cost``, rounded up or down at random (unbiased). Digital maturity decays and rises with
-    spending per yuan of revenue, less so the more mature the firm is, within [0, 1].
+    With R&D intensity x (R&D per yuan of revenue, at most 5), a firm innovates with chance
+    1 - exp(-innovation_rate * opportunity of its sector * x); the log-productivity step is then a
+    quantile of the tabulated ``size_quantiles`` (a Beta distribution on [0, 1]) scaled to
+    [``jump_low``, ``jump_high``], kept if positive. It imitates with chance 1 - exp(-imitation_rate * x),
+    closing ``gap_closed`` of the gap to the sector frontier, the 90th percentile of a normal fitted to
+    the sector's productivities. It keeps the larger of the two gains. The exponential of a chance is
+    needed only when the draw is below its argument, an upper bound of the chance (a few per cent of
+    firms). Patents granted: R&D times opportunity over ``patent_cost``, rounded up or down at random
+    (unbiased). Digital maturity decays and rises with spending per yuan of revenue, less so the more
+    mature the firm is, within [0, 1].
     """
     count, total, squares = np.zeros(n_sectors), np.zeros(n_sectors), np.zeros(n_sectors)
     for i in range(sector.size):
@@ -137,13 +123,22 @@ def _learn(
         firms = max(count[s], 1.0)
         mean = total[s] / firms
         frontier[s] = mean + 1.2816 * np.sqrt(max(squares[s] / firms - mean * mean, 0.0))
+    success = np.empty(sector.size, dtype=np.bool_)
     for i in range(sector.size):
+        s = sector[i]
         revenue_i = max(revenue[i], 1e-9)
-        x = imitation_rate * min(rd[i] / revenue_i, 5.0)
+        gain = 0.0
+        x = innovation_rate * opportunity[s] * min(rd[i] / revenue_i, 5.0)
+        if u_innovation[i] < x and u_innovation[i] < 1.0 - np.exp(-x):
+            quantile = interpolated(size_quantiles, 0.0, quantiles_per_unit, quantile_cells, u_size[i])
+            gain = max(jump_low + (jump_high - jump_low) * quantile, 0.0)
         catch_up = 0.0
+        x = imitation_rate * min(rd[i] / revenue_i, 5.0)
         if u_imitation[i] < x and u_imitation[i] < 1.0 - np.exp(-x):
-            catch_up = gap_closed * max(frontier[sector[i]] - productivity[i], 0.0)
-        productivity[i] += max(gain[i], catch_up)
-        patents[i] += np.floor(rd[i] * opportunity[sector[i]] / patent_cost + u_patents[i])
+            catch_up = gap_closed * max(frontier[s] - productivity[i], 0.0)
+        success[i] = gain > 0.0
+        productivity[i] += max(gain, catch_up)
+        patents[i] += np.floor(rd[i] * opportunity[s] / patent_cost + u_patents[i])
         uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
         digital[i] = min(max(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
+    return success

@@ -27,11 +27,11 @@ class Tabulated:
         self.f = f
         self.low, self.high, self.cells = float(low), float(high), int(cells)
         self.values = np.asarray(f(np.linspace(self.low, self.high, self.cells + 1)), dtype=float)
-        self._per_unit = self.cells / (self.high - self.low)
+        self.per_unit = self.cells / (self.high - self.low)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        y = _interpolate(self.values, self.low, self._per_unit, self.cells, x)
+        y = _interpolate(self.values, self.low, self.per_unit, self.cells, x)
         beyond = np.flatnonzero(x > self.high)
         if beyond.size:
             y[beyond] = self.f(x[beyond])
@@ -39,12 +39,18 @@ class Tabulated:
 
 
 @per_firm
+def interpolated(values: np.ndarray, low: float, per_unit: float, cells: int, x: float) -> float:
+    """Linear interpolation at ``x`` in the table ``values`` of a grid starting at ``low`` with
+    ``per_unit`` cells per unit of ``x`` (points off the grid get the value at its nearer end); for
+    compiled loops that evaluate a tabulated function inline."""
+    position = min(max((x - low) * per_unit, 0.0), float(cells))
+    cell = min(int(position), cells - 1)
+    return (position - cell) * (values[cell + 1] - values[cell]) + values[cell]
+
+
+@per_firm
 def _interpolate(values: np.ndarray, low: float, per_unit: float, cells: int, x: np.ndarray) -> np.ndarray:
-    """Linear interpolation in the table ``values`` of a grid starting at ``low`` with ``per_unit``
-    cells per unit of ``x`` (points off the grid get the value at its nearer end)."""
     y = np.empty(x.size)
     for i in range(x.size):
-        position = min(max((x[i] - low) * per_unit, 0.0), float(cells))
-        cell = min(int(position), cells - 1)
-        y[i] = (position - cell) * (values[cell + 1] - values[cell]) + values[cell]
+        y[i] = interpolated(values, low, per_unit, cells, x[i])
     return y
