@@ -48,14 +48,14 @@ class InvestmentPlanner:
         """(renewal, expansion) for ``rows``."""
         st, p = model.state, model.params.investment
         ix = st.index(rows)
-        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
-        # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
-        rate = np.maximum(self.financing_rate(model, rows), 0.005)
-        response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
+        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(_equipment_age(st.vintage[ix], model.quarter))
+        # the response to the cost of finance: the user-cost elasticity (capped in _plans)
+        response = _cheapness(self.financing_rate(model, rows), p.reference_rate)
+        np.power(response, p.user_cost_elasticity, out=response)
         return _plans(
             st.sector[ix], model.demand.capital_intensity, np.exp(model.demand.trend), st.orders[ix],
-            st.capital[ix], response, self.renewal_hazard(p.service_life, p.renewal_shape)(age),
-            model.uniform(rows, "renewal"), p.renewal_fraction, p.capacity_headroom, p.expansion_speed,
+            st.capital[ix], response, hazard, model.uniform(rows, "renewal"), p.renewal_fraction,
+            p.capacity_headroom, p.expansion_speed,
         )  # fmt: skip
 
     def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:
@@ -91,6 +91,24 @@ def _install(
 
 
 @per_firm
+def _equipment_age(vintage: np.ndarray, quarter: int) -> np.ndarray:
+    """Years since each firm's equipment was installed (its capital-weighted mean vintage)."""
+    age = np.empty(vintage.size)
+    for i in range(vintage.size):
+        age[i] = max(quarter - vintage[i], 0.0) / 4.0
+    return age
+
+
+@per_firm
+def _cheapness(rate: np.ndarray, reference_rate: float) -> np.ndarray:
+    """``reference_rate`` over each firm's financing rate (at least 0.5 %)."""
+    relative = np.empty(rate.size)
+    for i in range(rate.size):
+        relative[i] = reference_rate / max(rate[i], 0.005)
+    return relative
+
+
+@per_firm
 def _plans(
     sector: np.ndarray,
     capital_intensity: np.ndarray,
@@ -105,7 +123,7 @@ def _plans(
     expansion_speed: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each firm's renewal and expansion spending this quarter, m yuan, both scaled by its ``response``
-    to the cost of finance. It renews ``renewal_fraction`` of its capital if its draw ``u`` is below
+    to the cost of finance (at most 3). It renews ``renewal_fraction`` of its capital if its draw ``u`` is below
     the renewal ``hazard`` so scaled; it expands ``expansion_speed`` of the way to the capital that next
     year's expected orders (this quarter's, grown at the sector trend) need with spare capacity
     ``headroom``, beyond its capital and renewal."""
@@ -113,8 +131,9 @@ def _plans(
     renewal, expansion = np.empty(n), np.empty(n)
     for i in range(n):
         s = sector[i]
-        renew = u[i] < min(hazard[i] * response[i], 1.0)
+        scale = min(response[i], 3.0)
+        renew = u[i] < min(hazard[i] * scale, 1.0)
         renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
         desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
-        expansion[i] = max(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response[i]
+        expansion[i] = max(desired - capital[i] - renewal[i], 0.0) * expansion_speed * scale
     return renewal, expansion
