@@ -69,18 +69,23 @@ class Accounts:
         """Reset the flow records and, if the model checks its accounts, remember opening stocks."""
         st = self.model.state
         self.flows = defaultdict(float)
-        self._income = np.zeros(st.n)
-        self._equity = np.zeros(st.n)
+        self._income.fill(0.0)  # the whole buffers, so rows of this quarter's entrants start at zero too
+        self._equity.fill(0.0)
+        self._grow()
         if self.model.check_accounts:  # what the identities compare with (not needed otherwise)
             self._start_rows = st.n
             self._start_net_worth = st.cash + st.capital - st.debt
             self._start_total = self.total_money()
 
     def _grow(self) -> None:
-        n = self.model.state.n
-        if self._income.size < n:
-            self._income = np.concatenate([self._income, np.zeros(n - self._income.size)])
-            self._equity = np.concatenate([self._equity, np.zeros(n - self._equity.size)])
+        """Make the per-firm income and equity buffers cover every row in use (with room to spare, so
+        that entrants rarely need a new buffer)."""
+        n, size = self.model.state.n, self._income.size
+        if size < n:
+            for name in ("_income", "_equity"):
+                grown = np.zeros(max(n, int(1.5 * size)))
+                grown[:size] = getattr(self, name)
+                setattr(self, name, grown)
 
     def total_money(self) -> float:
         """Sum of all money balances; a closed system keeps it constant."""
@@ -119,15 +124,18 @@ class Accounts:
             return
         st = self.model.state
         self._grow()
-        ix = st.index(rows)
         with_banks = np.array([other == "banks" for _, _, other, _, _ in flows])
-        cash, income, equity = st._data["cash"][ix], self._income[ix], self._equity[ix]
+        at, (cash, bank) = st.reading(rows, "cash", "bank")
+        within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
+        income, equity = self._income[within], self._equity[within]
         amounts = tuple(np.broadcast_to(np.asarray(amount, dtype=float), rows.shape) for _, amount, _, _, _ in flows)
         reserves_paid = _book(
+            rows.size,
+            at,
             cash,
             income,
             equity,
-            st.bank[ix],
+            bank,
             self.bank_loans.size,
             amounts,
             np.array([sign for sign, _, _, _, _ in flows]),
@@ -135,8 +143,6 @@ class Accounts:
             np.array([category == EQUITY for _, _, _, _, category in flows]),
             with_banks & (by_bank is None),
         )
-        if not isinstance(ix, slice):  # fancy indexing gave copies: write them back
-            st._data["cash"][ix], self._income[ix], self._equity[ix] = cash, income, equity
         if with_banks.any():
             self.bank_reserves -= reserves_paid if by_bank is None else by_bank
         for (sign, _, other, label, _), amount in zip(flows, amounts, strict=True):
@@ -304,6 +310,8 @@ class Accounts:
 
 @per_firm
 def _book(
+    n_firms: int,
+    rows: np.ndarray | None,
     cash: np.ndarray,
     income: np.ndarray,
     equity: np.ndarray,
@@ -315,22 +323,23 @@ def _book(
     is_equity: np.ndarray,
     to_sum_by_bank: np.ndarray,
 ) -> np.ndarray:
-    """Add each firm's net receipts of the flows ``amounts`` (m yuan, received where ``signs`` is +1,
-    paid where -1) to its ``cash``, the income and equity flows among them to ``income`` and ``equity``.
-    Returns the per-bank sums of the net receipts from the flows marked ``to_sum_by_bank`` (what the
-    banks' reserves lose)."""
+    """Add the net receipts of ``n_firms`` firms ``rows`` (rows 0 to n_firms - 1 if None) of the flows
+    ``amounts`` (m yuan, received where ``signs`` is +1, paid where -1) to their ``cash``, the income and
+    equity flows among them to ``income`` and ``equity``. Returns the per-bank sums of the net receipts
+    from the flows marked ``to_sum_by_bank`` (what the banks' reserves lose)."""
     from_banks = np.zeros(n_banks)
     # flags as 0/1 weights, so that the loop has no branches and vectorises (x * 1.0 and x + 0.0 are exact)
     to_income, to_equity, to_banks = is_income * 1.0, is_equity * 1.0, to_sum_by_bank * 1.0
     any_income, any_equity, any_banks = is_income.any(), is_equity.any(), to_sum_by_bank.any()
-    for i in range(cash.size):
+    for k in range(n_firms):
+        i = k if rows is None else rows[k]
         net = 0.0
         net_income = 0.0
         net_equity = 0.0
         net_banks = 0.0
         j = 0
         for amount in literal_unroll(amounts):
-            flow = amount[i] * signs[j]
+            flow = amount[k] * signs[j]
             net += flow
             net_income += flow * to_income[j]
             net_equity += flow * to_equity[j]

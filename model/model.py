@@ -108,7 +108,9 @@ class EnterpriseModel(mesa.Model):
         self.wage_index = 1.0
 
         expected = sum(population.counts(self.params, self.scale).values())
-        self.state = FirmState(2 * expected + 64)  # room for a decade of entrants without regrowing
+        # room for a decade of entrants without regrowing: the active population about doubles in ten
+        # years at the baseline entry and exit rates (141,000 to 304,000 at national scale)
+        self.state = FirmState(int(2.5 * expected) + 64)
         self.accounts = Accounts(self, len(self.params.credit.bank_names))
         self.banks = [Bank(self, i, name) for i, name in enumerate(self.params.credit.bank_names)]
         self.government = Government(self, self.levers)
