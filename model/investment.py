@@ -39,10 +39,8 @@ class InvestmentPlanner:
     def financing_rate(self, model: EnterpriseModel, rows: np.ndarray) -> np.ndarray:
         """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""
         inc = model.incentives
-        market = model.credit.quote(model, rows)
         ix = model.state.index(rows)
-        project = inc.project_rate[ix] - inc.interest_subsidy[ix]
-        return np.fmin(market, project)  # the market rate where there is no project rate (NaN)
+        return _cheaper_rate(model.credit.quote(model, rows), inc.project_rate[ix], inc.interest_subsidy[ix])
 
     def plan(self, model: EnterpriseModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(renewal, expansion) for ``rows``."""
@@ -88,6 +86,17 @@ def _install(
         capital[i] = installed - depreciation
         loss[i] = -depreciation
     return loss
+
+
+@per_firm
+def _cheaper_rate(market: np.ndarray, project_rate: np.ndarray, interest_subsidy: np.ndarray) -> np.ndarray:
+    """The lower of each firm's ``market`` rate and its ``project_rate`` net of its ``interest_subsidy``;
+    the market rate where there is no project rate (NaN)."""
+    rate = np.empty(market.size)
+    for i in range(market.size):
+        project = project_rate[i] - interest_subsidy[i]
+        rate[i] = market[i] if np.isnan(project) or market[i] <= project else project
+    return rate
 
 
 @per_firm
