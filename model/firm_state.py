@@ -85,10 +85,10 @@ def by_kind(sme: float, little_giant: float, unicorn: float) -> np.ndarray:
     return table
 
 
-def _grown(column: np.ndarray, used: int, needed: int, init: float) -> np.ndarray:
+def _grown(column: np.ndarray, used: int, needed: int) -> np.ndarray:
     """``column`` with room for at least ``needed`` entries (1.5 times as many), keeping its first
-    ``used`` entries and filling the rest with ``init``."""
-    grown = np.full(max(needed, int(column.size * 1.5)), init, dtype=column.dtype)
+    ``used`` entries (the rest is set when rows are added)."""
+    grown = np.empty(max(needed, int(column.size * 1.5)), dtype=column.dtype)
     grown[:used] = column[:used]
     return grown
 
@@ -107,8 +107,9 @@ class FirmState:
         self._active: np.ndarray | None = None
         self._active_rows: np.ndarray | None = None
         self._capacity = max(16, capacity)
+        # rows get their initial values when they are added (memory never used is never touched)
         self._data: dict[str, np.ndarray] = {
-            name: np.full(self._capacity, init, dtype=dtype) for name, (dtype, init, _) in COLUMNS.items()
+            name: np.empty(self._capacity, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()
         }
         self._row_of_id = np.full(self._capacity, -1, dtype=np.int64)
         self._archive: list[dict[str, np.ndarray]] = []
@@ -132,12 +133,15 @@ class FirmState:
         """Append ``count`` rows holding the columns' initial values and new ids; return their indices."""
         needed = self.n + count
         if needed > self._capacity:
-            for name, (_, init, _) in COLUMNS.items():
-                self._data[name] = _grown(self._data[name], self.n, needed, init)
+            for name in COLUMNS:
+                self._data[name] = _grown(self._data[name], self.n, needed)
             self._capacity = self._data["firm_id"].size
+        for name, (_, init, _) in COLUMNS.items():
+            self._data[name][self.n : needed] = init
         ids = np.arange(self.next_id, self.next_id + count)
         if ids.size and ids[-1] >= self._row_of_id.size:
-            self._row_of_id = _grown(self._row_of_id, self.next_id, self.next_id + count, -1)
+            self._row_of_id = _grown(self._row_of_id, self.next_id, self.next_id + count)
+            self._row_of_id[self.next_id :] = -1
         rows = np.arange(self.n, needed)
         self._data["firm_id"][rows] = ids
         self._row_of_id[ids] = rows
@@ -164,10 +168,9 @@ class FirmState:
         self._archive.append(departed)
         self.archived_cash += float(self._data["cash"][gone].sum())
         self._row_of_id[self._data["firm_id"][gone]] = -1
-        for name, (_, init, _) in COLUMNS.items():
+        for name in COLUMNS:
             column = self._data[name]
             column[holes] = column[movers]
-            column[m : self.n] = init
         self._row_of_id[self._data["firm_id"][holes]] = holes
         self.n = m
         self._active = None
