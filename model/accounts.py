@@ -39,6 +39,15 @@ Flow = tuple[np.ndarray | float, str, str, str]
 account; label; category)."""
 
 
+def _amounts_of(amount: np.ndarray | float, n: int) -> np.ndarray:
+    """``amount`` as a read-only float array over ``n`` firms (one amount for all is broadcast)."""
+    if isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.shape == (n,):
+        view = amount.view()
+        view.flags.writeable = False  # the same type for the compiled loop as a broadcast amount
+        return view
+    return np.broadcast_to(np.asarray(amount, dtype=float), (n,))
+
+
 class AccountingError(RuntimeError):
     """A stock-flow identity failed: money was created, lost or booked twice."""
 
@@ -128,7 +137,7 @@ class Accounts:
         at, (cash, bank) = st.reading(rows, "cash", "bank")
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
         income, equity = self._income[within], self._equity[within]
-        amounts = tuple(np.broadcast_to(np.asarray(amount, dtype=float), rows.shape) for _, amount, _, _, _ in flows)
+        amounts = tuple(_amounts_of(amount, rows.size) for _, amount, _, _, _ in flows)
         reserves_paid = _book(
             rows.size,
             at,

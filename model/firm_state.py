@@ -258,7 +258,7 @@ class FirmState:
     def rows_of(self, kind: Kind) -> np.ndarray:
         """Indices of active firms of one kind."""
         rows = self.active_rows()
-        return rows[self.kind[rows] == kind]
+        return rows[np.flatnonzero(self.kind[self.index(rows)] == kind)]
 
     def assets(self) -> np.ndarray:
         """Total assets (cash, if positive, plus capital), m yuan."""
