@@ -43,7 +43,7 @@ def _amounts_of(amount: np.ndarray | float, n: int) -> np.ndarray:
     """``amount`` as a read-only float array over ``n`` firms (one amount for all is broadcast)."""
     if isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.shape == (n,):
         view = amount.view()
-        view.flags.writeable = False  # the same type for the compiled loop as a broadcast amount
+        view.flags.writeable = False  # read-only like a broadcast amount: fewer compiled versions of the loop
         return view
     return np.broadcast_to(np.asarray(amount, dtype=float), (n,))
 
@@ -132,6 +132,7 @@ class Accounts:
         if not flows:
             return
         st = self.model.state
+        rows = st.as_rows(rows)
         self._grow()
         with_banks = np.array([other == "banks" for _, _, other, _, _ in flows])
         at, (cash, bank) = st.reading(rows, "cash", "bank")
@@ -337,8 +338,6 @@ def _book(
     equity flows among them to ``income`` and ``equity``. Returns the per-bank sums of the net receipts
     from the flows marked ``to_sum_by_bank`` (what the banks' reserves lose)."""
     from_banks = np.zeros(n_banks)
-    # flags as 0/1 weights, so that the loop has no branches and vectorises (x * 1.0 and x + 0.0 are exact)
-    to_income, to_equity, to_banks = is_income * 1.0, is_equity * 1.0, to_sum_by_bank * 1.0
     any_income, any_equity, any_banks = is_income.any(), is_equity.any(), to_sum_by_bank.any()
     for k in range(n_firms):
         i = k if rows is None else rows[k]
@@ -350,9 +349,9 @@ def _book(
         for amount in literal_unroll(amounts):
             flow = amount[k] * signs[j]
             net += flow
-            net_income += flow * to_income[j]
-            net_equity += flow * to_equity[j]
-            net_banks += flow * to_banks[j]
+            net_income += flow if is_income[j] else 0.0  # selections, not branches: the loop vectorises
+            net_equity += flow if is_equity[j] else 0.0
+            net_banks += flow if to_sum_by_bank[j] else 0.0
             j += 1  # noqa: SIM113 (numba unrolls the tuple; enumerate would not)
         cash[i] += net
         if any_income:

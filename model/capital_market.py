@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from .accounts import EQUITY
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 from .firm_state import Kind, Status, by_kind
 
 if TYPE_CHECKING:
@@ -138,10 +138,10 @@ def _valuations(
     one per backed firm)."""
     valuation = np.empty(annual_revenue.size)
     for i in range(annual_revenue.size):
-        valuation[i] = listed_multiple * max(annual_revenue[i], 0.0)
+        valuation[i] = listed_multiple * maximum(annual_revenue[i], 0.0)
     for b in range(backed.size):
         i = backed[b]
-        valuation[i] = multiple[sector[i]] * max(annual_revenue[i], 0.0) * premium[b]
+        valuation[i] = multiple[sector[i]] * maximum(annual_revenue[i], 0.0) * premium[b]
     return valuation
 
 
@@ -213,7 +213,7 @@ def _acquired(
     for i in range(rows.size):
         r = rows[i]
         distress = 1.0 + distress_multiplier if annual_profit[r] < 0 else 1.0
-        if u[i] < min(quarterly[kind[r]] * distress * ma_boost[r], 1.0):
+        if u[i] < minimum(quarterly[kind[r]] * distress * ma_boost[r], 1.0):
             acquired[count] = r
             count += 1
     return acquired[:count]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 from .firm_state import Kind
 
 if TYPE_CHECKING:
@@ -142,10 +142,10 @@ def _criteria(
     patents. Written with selections, not branches, so that the compiler vectorises it."""
     ok, score = np.empty(born.size, dtype=np.bool_), np.empty(born.size)
     for i in range(born.size):
-        annual = max(annual_revenue[i], 1e-9)
-        growth = np.sqrt(annual / max(revenue_lag8[i], 1e-9)) - 1.0
-        debt_ratio = debt[i] / max(capital[i] + max(cash[i], 0.0), 1e-9)
-        niche_share = annual / max(niche_sales[i], 1e-9)
+        annual = maximum(annual_revenue[i], 1e-9)
+        growth = np.sqrt(annual / maximum(revenue_lag8[i], 1e-9)) - 1.0
+        debt_ratio = debt[i] / maximum(capital[i] + maximum(cash[i], 0.0), 1e-9)
+        niche_share = annual / maximum(niche_sales[i], 1e-9)
         rd_intensity = annual_rd[i] / annual
         small_firm_ok = (recent_equity[i] >= small_equity) & (annual_rd[i] >= small_rd)
         smaller_firm_ok = (rd_intensity >= rd_intensity_mid) if annual >= 50.0 else small_firm_ok
@@ -160,7 +160,7 @@ def _criteria(
             & rd_ok
         )
         score[i] = (
-            log_revenue[i] + 5.0 * niche_share + 2.0 * min(max(growth, -1.0), 1.0) + 10.0 * rd_intensity
+            log_revenue[i] + 5.0 * niche_share + 2.0 * minimum(maximum(growth, -1.0), 1.0) + 10.0 * rd_intensity
             + 0.05 * patents[i]
         )  # fmt: skip
     return ok, score

@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 
 from .accounts import INCOME
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -84,6 +84,7 @@ class CreditMarket:
     ) -> np.ndarray:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
+        rows = st.as_rows(rows)
         extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), rows.shape)
         at, columns = st.reading(rows, "capital", "cash", "debt", "annual_profit", "annual_revenue")
         z = _default_score(at, *columns, extra, p.pd_intercept, p.pd_leverage, p.pd_margin)
@@ -104,6 +105,7 @@ class CreditMarket:
         p = model.params.credit
         if pd is None:
             pd = self.default_probability(model, rows)
+        pd = np.broadcast_to(np.asarray(pd, dtype=float), np.shape(model.state.as_rows(rows)))
         return _loan_rates(pd, self.lpr(model) + p.spread_base, p.spread_per_pd, p.loss_given_default)
 
     @contextmanager
@@ -276,9 +278,9 @@ def _default_score(
     z = np.empty(extra_debt.size)
     for k in range(extra_debt.size):
         i = k if rows is None else rows[k]
-        assets = max(capital[i] + max(cash[i], 0.0) + extra_debt[k], 1e-9)
+        assets = maximum(capital[i] + maximum(cash[i], 0.0) + extra_debt[k], 1e-9)
         leverage = (debt[i] + extra_debt[k]) / assets
-        margin = min(max(annual_profit[i] / max(annual_revenue[i], 1e-9), -1.0), 1.0)
+        margin = minimum(maximum(annual_profit[i] / maximum(annual_revenue[i], 1e-9), -1.0), 1.0)
         z[k] = intercept + per_leverage * leverage - per_margin * margin
     return z
 
@@ -291,7 +293,7 @@ def _net_worth_to_sales(
     ranking = np.empty(rows.size)
     for k in range(rows.size):
         i = rows[k]
-        ranking[k] = (cash[i] + capital[i] - debt[i]) / max(annual_revenue[i], 1e-9)
+        ranking[k] = (cash[i] + capital[i] - debt[i]) / maximum(annual_revenue[i], 1e-9)
     return ranking
 
 
@@ -324,9 +326,9 @@ def _needs(
         principal[i] = debt[i] / maturity
         investment = renewal[i] + expansion[i]
         outlays = interest[i] + principal[i] + rd[i] + digital[i] + investment
-        need[i] = max(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
-        assets_after = capital[i] + investment + max(cash[i], 0.0)
-        request[i] = min(need[i], max(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
+        need[i] = maximum(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
+        assets_after = capital[i] + investment + maximum(cash[i], 0.0)
+        request[i] = minimum(need[i], maximum(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
         repaid[bank[i]] += principal[i]
     return interest, principal, need, request, repaid
 
@@ -347,12 +349,12 @@ def _spending(
     n = cash.size
     rd_paid, digital_paid, renewal_paid, expansion_paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
-        spendable = max(cash[i] + loans[i] - interest[i] - principal[i], 0.0)
-        rd_paid[i] = min(rd[i], spendable)
+        spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i], 0.0)
+        rd_paid[i] = minimum(rd[i], spendable)
         spendable -= rd_paid[i]
-        digital_paid[i] = min(digital[i], spendable)
+        digital_paid[i] = minimum(digital[i], spendable)
         spendable -= digital_paid[i]
-        renewal_paid[i] = min(renewal[i], spendable)
+        renewal_paid[i] = minimum(renewal[i], spendable)
         spendable -= renewal_paid[i]
-        expansion_paid[i] = min(expansion[i], spendable)
+        expansion_paid[i] = minimum(expansion[i], spendable)
     return rd_paid, digital_paid, renewal_paid, expansion_paid

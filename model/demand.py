@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -115,7 +115,7 @@ def _share_growth(
     mean_eff = weighted / np.maximum(sector_share, 1e-300)
     growth = np.empty(sector.size)
     for i in range(sector.size):
-        sigma = line_shock / np.sqrt(max(1.0, annual_revenue[i] / revenue_per_line))
+        sigma = line_shock / np.sqrt(maximum(1.0, annual_revenue[i] / revenue_per_line))
         growth[i] = (
             replicator_speed * (eff[i] - mean_eff[sector[i]]) + base_growth[i] + sigma * shock[i] - 0.5 * sigma**2
         )
@@ -147,5 +147,5 @@ def _sell(
         s = sector[i]
         share[i] /= total[s]
         orders[i] = share[i] * demand[s]
-        revenue[i] = min(orders[i], capital[i] / capital_intensity[s] / 4.0)
+        revenue[i] = minimum(orders[i], capital[i] / capital_intensity[s] / 4.0)
         annual_revenue[i] = annual_revenue[i] * 0.75 + revenue[i]

@@ -219,20 +219,35 @@ class FirmState:
         """For a compiled loop over firms ``rows``: (None, views of the columns ``names`` over exactly
         those rows) when ``rows`` are every row in use, else (``rows``, the whole columns), so that the
         loop reads row ``k`` of the first case, or row ``rows[k]`` of the second, without gathering."""
+        rows = self.as_rows(rows)
         ix = self.index(rows)
         if isinstance(ix, slice):
             return None, tuple(self._data[name][ix] for name in names)
         return rows, tuple(self._data[name] for name in names)
+
+    def as_rows(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` as an array of row indices (a boolean mask over the rows in use becomes the indices
+        of its true entries), as compiled loops need them."""
+        if rows is self._active_rows:
+            return rows
+        rows = np.asarray(rows)
+        if rows.dtype == np.bool_:
+            return np.flatnonzero(rows)
+        if rows.dtype.kind not in "iu":
+            raise TypeError(f"rows must be integer row indices or a boolean mask, not {rows.dtype}")
+        return rows.astype(np.intp, copy=False)
 
     @contextmanager
     def editing(self, ix: np.ndarray | slice, *names: str) -> Iterator[tuple[np.ndarray, ...]]:
         """The columns ``names`` at ``ix`` (from :meth:`index`) to change in place: views when ``ix`` is a
         slice, otherwise copies that are written back when the block ends."""
         arrays = tuple(self._data[name][ix] for name in names)
-        yield arrays
-        if not isinstance(ix, slice):
-            for name, array in zip(names, arrays, strict=True):
-                self._data[name][ix] = array
+        try:
+            yield arrays
+        finally:  # written back even if the block fails, as views would have been
+            if not isinstance(ix, slice):
+                for name, array in zip(names, arrays, strict=True):
+                    self._data[name][ix] = array
 
     def active(self) -> np.ndarray:
         """Boolean mask of firms still in the growth population (cached; read it, don't write it)."""

@@ -47,8 +47,12 @@ class Firm(mesa.Agent):
 
     @property
     def row(self) -> int:
-        """The firm's row in the columnar state this quarter."""
-        return int(self.model.state.rows_of_ids(self.firm_id))
+        """The firm's row in the columnar state this quarter (a firm that has left the population has
+        none once it is archived: its final state is in ``model.firm_table()``)."""
+        row = int(self.model.state.rows_of_ids(self.firm_id))
+        if row < 0:
+            raise LookupError(f"firm {self.firm_id} has left the population; see model.firm_table()")
+        return row
 
     # --- R&D -----------------------------------------------------------------------------------
     def rd_intensity(self) -> float:
@@ -92,7 +96,8 @@ class Firm(mesa.Agent):
 
     @property
     def active(self) -> bool:
-        return int(self.model.state.status[self.row]) == Status.ACTIVE
+        row = int(self.model.state.rows_of_ids(self.firm_id))
+        return row >= 0 and int(self.model.state.status[row]) == Status.ACTIVE
 
     @property
     def sector_name(self) -> str:

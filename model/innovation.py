@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import betaincinv
 
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 from .firm_state import by_kind
 from .tabulated import Tabulated, interpolated
 
@@ -64,7 +64,8 @@ class Innovation:
         with st.editing(ix, "productivity", "patents", "digital") as learning:
             success = _learn(
                 st.sector[ix], model.tech_opportunity, len(model.sector_keys), st.rd[ix], st.revenue[ix],
-                digital_spend, *draws, quantiles.values, quantiles.per_unit, quantiles.cells, p.innovation_rate,
+                digital_spend, *draws, quantiles.values, quantiles.low, quantiles.per_unit, quantiles.cells,
+                p.innovation_rate,
                 p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed, p.patent_cost,
                 p.digital_efficiency, p.digital_decay, *learning,
             )  # fmt: skip
@@ -96,6 +97,7 @@ def _learn(
     u_imitation: np.ndarray,
     u_patents: np.ndarray,
     size_quantiles: np.ndarray,
+    quantiles_low: float,
     quantiles_per_unit: float,
     quantile_cells: int,
     innovation_rate: float,
@@ -131,25 +133,25 @@ def _learn(
         squares[sector[i]] += productivity[i] * productivity[i]
     frontier = np.empty(n_sectors)
     for s in range(n_sectors):
-        firms = max(count[s], 1.0)
+        firms = maximum(count[s], 1.0)
         mean = total[s] / firms
-        frontier[s] = mean + 1.2816 * np.sqrt(max(squares[s] / firms - mean * mean, 0.0))
+        frontier[s] = mean + 1.2816 * np.sqrt(maximum(squares[s] / firms - mean * mean, 0.0))
     success = np.empty(sector.size, dtype=np.bool_)
     for i in range(sector.size):
         s = sector[i]
-        revenue_i = max(revenue[i], 1e-9)
+        revenue_i = maximum(revenue[i], 1e-9)
         gain = 0.0
-        x = innovation_rate * opportunity[s] * min(rd[i] / revenue_i, 5.0)
+        x = innovation_rate * opportunity[s] * minimum(rd[i] / revenue_i, 5.0)
         if u_innovation[i] < x and u_innovation[i] < 1.0 - np.exp(-x):
-            quantile = interpolated(size_quantiles, 0.0, quantiles_per_unit, quantile_cells, u_size[i])
-            gain = max(jump_low + (jump_high - jump_low) * quantile, 0.0)
+            quantile = interpolated(size_quantiles, quantiles_low, quantiles_per_unit, quantile_cells, u_size[i])
+            gain = maximum(jump_low + (jump_high - jump_low) * quantile, 0.0)
         catch_up = 0.0
-        x = imitation_rate * min(rd[i] / revenue_i, 5.0)
+        x = imitation_rate * minimum(rd[i] / revenue_i, 5.0)
         if u_imitation[i] < x and u_imitation[i] < 1.0 - np.exp(-x):
-            catch_up = gap_closed * max(frontier[s] - productivity[i], 0.0)
+            catch_up = gap_closed * maximum(frontier[s] - productivity[i], 0.0)
         success[i] = gain > 0.0
-        productivity[i] += max(gain, catch_up)
+        productivity[i] += maximum(gain, catch_up)
         patents[i] += np.floor(rd[i] * opportunity[s] / patent_cost + u_patents[i])
         uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
-        digital[i] = min(max(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
+        digital[i] = minimum(maximum(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
     return success

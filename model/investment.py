@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 from .tabulated import Tabulated
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _install(
     for i in range(capital.size):
         installed = capital[i] + spend[i]
         if installed > 0:
-            vintage[i] = (capital[i] * vintage[i] + spend[i] * quarter) / max(installed, 1e-12)
+            vintage[i] = (capital[i] * vintage[i] + spend[i] * quarter) / maximum(installed, 1e-12)
         else:
             vintage[i] = quarter
         depreciation = depreciation_rate * installed
@@ -104,7 +104,7 @@ def _equipment_age(vintage: np.ndarray, quarter: int) -> np.ndarray:
     """Years since each firm's equipment was installed (its capital-weighted mean vintage)."""
     age = np.empty(vintage.size)
     for i in range(vintage.size):
-        age[i] = max(quarter - vintage[i], 0.0) / 4.0
+        age[i] = maximum(quarter - vintage[i], 0.0) / 4.0
     return age
 
 
@@ -113,7 +113,7 @@ def _cheapness(rate: np.ndarray, reference_rate: float) -> np.ndarray:
     """``reference_rate`` over each firm's financing rate (at least 0.5 %)."""
     relative = np.empty(rate.size)
     for i in range(rate.size):
-        relative[i] = reference_rate / max(rate[i], 0.005)
+        relative[i] = reference_rate / maximum(rate[i], 0.005)
     return relative
 
 
@@ -131,18 +131,18 @@ def _plans(
     headroom: float,
     expansion_speed: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each firm's renewal and expansion spending this quarter, m yuan, both scaled by its ``response``
-    to the cost of finance (at most 3). It renews ``renewal_fraction`` of its capital if its draw ``u`` is below
-    the renewal ``hazard`` so scaled; it expands ``expansion_speed`` of the way to the capital that next
-    year's expected orders (this quarter's, grown at the sector trend) need with spare capacity
-    ``headroom``, beyond its capital and renewal."""
+    """Each firm's renewal and expansion spending this quarter, m yuan. Its ``response`` to the cost of
+    finance (at most 3) scales its chance of renewal and its expansion. It renews ``renewal_fraction`` of
+    its capital if its draw ``u`` is below the renewal ``hazard`` so scaled; it expands ``expansion_speed``
+    of the way to the capital that next year's expected orders (this quarter's, grown at the sector trend)
+    need with spare capacity ``headroom``, beyond its capital and renewal."""
     n = sector.size
     renewal, expansion = np.empty(n), np.empty(n)
     for i in range(n):
         s = sector[i]
-        scale = min(response[i], 3.0)
-        renew = u[i] < min(hazard[i] * scale, 1.0)
+        scale = minimum(response[i], 3.0)
+        renew = u[i] < minimum(hazard[i] * scale, 1.0)
         renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
         desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
-        expansion[i] = max(desired - capital[i] - renewal[i], 0.0) * expansion_speed * scale
+        expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * scale
     return renewal, expansion

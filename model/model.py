@@ -29,7 +29,7 @@ from . import draws, memory, outcomes, population
 from .accounts import EQUITY, Accounts
 from .capital_market import CapitalMarket
 from .certification import Certification
-from .compiled import per_firm
+from .compiled import maximum, per_firm
 from .credit import Bank, CreditMarket, Financing
 from .demand import DemandMarket
 from .demography import Demography
@@ -421,7 +421,7 @@ def _after_tax(income: np.ndarray, tax_rate: float, profit: np.ndarray, annual_p
     after tax and updates its smoothed annual profit (4x the quarterly profit in a steady state)."""
     tax = np.empty(income.size)
     for i in range(income.size):
-        tax[i] = tax_rate * max(income[i], 0.0)
+        tax[i] = tax_rate * maximum(income[i], 0.0)
         profit[i] = income[i] - tax[i]
         annual_profit[i] = 0.75 * annual_profit[i] + profit[i]
     return tax

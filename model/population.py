@@ -201,13 +201,15 @@ def _assign_niches(model: EnterpriseModel, rows: np.ndarray) -> None:
 
 
 def place_in_niches(
-    model: EnterpriseModel, rows: np.ndarray, rng: np.random.Generator, active_by_sector: np.ndarray
+    model: EnterpriseModel, rows: np.ndarray, rng: np.random.Generator, active_by_sector: np.ndarray | None = None
 ) -> None:
     """Put firms ``rows`` into random niches of their sector, opening new niches as sectors fill up
     so that niches keep about ``population.niche_size`` active firms; ``active_by_sector``: the number
-    of active firms in each sector, ``rows`` included."""
+    of active firms in each sector, ``rows`` included (counted here if not given)."""
     st = model.state
     n_sec = len(model.sector_keys)
+    if active_by_sector is None:
+        active_by_sector = np.bincount(st.sector[st.active_rows()], minlength=n_sec)
     needed = np.ceil(active_by_sector / model.params.population.niche_size).astype(int)
     have = np.bincount(model.niche_sector, minlength=n_sec)
     extra = np.maximum(needed - have, 0)

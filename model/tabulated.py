@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .compiled import per_firm
+from .compiled import maximum, minimum, per_firm
 
 
 class Tabulated:
@@ -31,20 +31,23 @@ class Tabulated:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        y = _interpolate(self.values, self.low, self.per_unit, self.cells, x)
-        beyond = np.flatnonzero(x > self.high)
+        flat = x.ravel()
+        y = _interpolate(self.values, self.low, self.per_unit, self.cells, flat)
+        beyond = np.flatnonzero(flat > self.high)
         if beyond.size:
-            y[beyond] = self.f(x[beyond])
-        return y
+            y[beyond] = self.f(flat[beyond])
+        return y.reshape(x.shape)
 
 
 @per_firm
 def interpolated(values: np.ndarray, low: float, per_unit: float, cells: int, x: float) -> float:
     """Linear interpolation at ``x`` in the table ``values`` of a grid starting at ``low`` with
     ``per_unit`` cells per unit of ``x`` (points off the grid get the value at its nearer end); for
-    compiled loops that evaluate a tabulated function inline."""
-    position = min(max((x - low) * per_unit, 0.0), float(cells))
-    cell = min(int(position), cells - 1)
+    compiled loops that evaluate a tabulated function inline. NaN gives NaN."""
+    if x != x:
+        return np.nan
+    position = minimum(maximum((x - low) * per_unit, 0.0), float(cells))
+    cell = minimum(int(position), cells - 1)
     return (position - cell) * (values[cell + 1] - values[cell]) + values[cell]
 
 

@@ -236,3 +236,12 @@ def test_editing_columns_in_place_writes_back_whatever_the_rows():
     expected = 2.0 * before
     expected[some] += 1.0
     assert np.array_equal(st.capital, expected) and (st.cash[some] == -1.0).all()
+
+
+def test_the_handle_of_a_firm_that_left_says_so_instead_of_reading_another_row():
+    model = EnterpriseModel(scale=0.02, rng=8)
+    handle = model.firms_at(np.array([5]))[0]
+    model.run(6)  # with this seed the firm leaves within six quarters
+    assert handle not in model.agents and not handle.active
+    with pytest.raises(LookupError, match="has left the population"):
+        _ = handle.revenue
