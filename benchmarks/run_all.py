@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -94,6 +95,20 @@ def smegrowth_command() -> str:
 # --- environment ----------------------------------------------------------------------------------------
 
 
+def memory_speed() -> float:
+    """This machine's memory speed now, GB/s: copying a 200 MB array (median of 5). The machine is
+    shared; when other tenants load it, this falls with every figure below, so two runs' figures are
+    comparable only at similar speeds."""
+    source = np.ones(25_000_000)
+    target = np.empty_like(source)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(target, source)
+        times.append(time.perf_counter() - t)
+    return 2 * source.nbytes / statistics.median(times) / 1e9
+
+
 def environment(command: str) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -137,6 +152,7 @@ def environment(command: str) -> dict:
         "mesa": version("mesa"),
         "pandas": version("pandas"),
         "dask": version("distributed"),
+        "memory_speed_gbs": memory_speed(),
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty_model": where == repo_model
         and bool(git("status", "--porcelain", "--untracked-files=no", "--", "../model")),
@@ -264,7 +280,9 @@ def render(res: dict, quick: bool) -> str:
         + ".  ",
         f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB, {env['os']}; "
         f"load average {env['load_average']:.1f} at the start (shared, noisy: compare ratios within "
-        f"one run).  ",
+        f"one run); memory speed {env.get('memory_speed_gbs', float('nan')):.1f} GB/s at the start, "
+        f"{res.get('memory_speed_end_gbs', float('nan')):.1f} GB/s at the end (a copy of 200 MB: it falls "
+        "when other tenants load the machine).  ",
         f"Python {env['python']}, numpy {env['numpy']}, Mesa {env['mesa']}, pandas {env['pandas']}, "
         f"dask/distributed {env['dask']}.",
         "",
@@ -610,6 +628,7 @@ def main() -> None:
             mem["leak_runs"] = m["leak_runs"]
             res["memory"] = mem
 
+    res["memory_speed_end_gbs"] = memory_speed()
     block = render(res, args.quick)
     print(block)
     if args.json:
