@@ -205,10 +205,8 @@ class Accounts:
         ``also_paid`` by the same firms, in one pass."""
         st = self.model.state
         ix = st.index(rows)
-        debt = st._data["debt"][ix]
-        more_loans, interest_paid = _bank_books(debt, loans, principal, interest, st.bank[ix], self.bank_loans.size)
-        if not isinstance(ix, slice):
-            st._data["debt"][ix] = debt
+        with st.editing(ix, "debt") as (debt,):
+            more_loans, interest_paid = _bank_books(debt, loans, principal, interest, st.bank[ix], self.bank_loans.size)
         self.bank_loans += more_loans
         self.bank_equity += interest_paid
         self.firm_flows(
@@ -222,8 +220,9 @@ class Accounts:
         """Banks write off unrecoverable loans: loan book, firm debt and bank equity down."""
         st = self.model.state
         st._data["debt"][rows] -= amounts
-        self.bank_loans -= self._by_bank(rows, amounts)
-        self.bank_equity -= self._by_bank(rows, amounts)
+        lost = self._by_bank(rows, amounts)
+        self.bank_loans -= lost
+        self.bank_equity -= lost
         self._grow()
         self._income[rows] += amounts  # debt forgiven raises the firm's net worth
 

@@ -96,7 +96,7 @@ class CapitalMarket(mesa.Agent):
             )
             gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 2.0**-30)))
             keys = np.log(weight) + gumbel  # weighted sampling without replacement
-            listed = candidates[_largest(keys, n)]
+            listed = candidates[np.sort(np.argpartition(-keys, n - 1)[:n])]  # the n largest keys
         unicorns = rows[np.flatnonzero(unicorn)]
         hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
         listed = np.concatenate([listed, unicorns[model.uniform(unicorns, "unicorn ipo") < np.minimum(hazard, 1.0)]])
@@ -162,37 +162,6 @@ def _queue_weights(
         priority = little_giant_priority if kind[r] == Kind.LITTLE_GIANT else 1.0
         weight[c] = priority * ipo_weight[r] * np.sqrt(annual_revenue[r])
     return weight
-
-
-@per_firm
-def _sift_down(heap: np.ndarray, keys: np.ndarray, parent: int) -> None:
-    """Restore the order of ``heap`` (positions in ``keys``, the smallest key first) below ``parent``."""
-    while True:
-        child = 2 * parent + 1
-        if child >= heap.size:
-            return
-        if child + 1 < heap.size and keys[heap[child + 1]] < keys[heap[child]]:
-            child += 1
-        if keys[heap[child]] >= keys[heap[parent]]:
-            return
-        heap[parent], heap[child] = heap[child], heap[parent]
-        parent = child
-
-
-@per_firm
-def _largest(keys: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` largest ``keys``, in increasing order: one pass keeping the largest so far
-    in a heap whose root is the smallest of them (what ``np.argpartition`` finds, in a tenth of its time
-    for a few dozen listings among tens of thousands of candidates; of equal keys at the margin either
-    may be chosen, as with ``np.argpartition``)."""
-    heap = np.arange(n)
-    for parent in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, keys, parent)
-    for i in range(n, keys.size):
-        if keys[i] > keys[heap[0]]:
-            heap[0] = i
-            _sift_down(heap, keys, 0)
-    return np.sort(heap)
 
 
 @per_firm

@@ -106,7 +106,7 @@ class CreditMarket:
         if pd is None:
             pd = self.default_probability(model, rows)
         pd = np.broadcast_to(np.asarray(pd, dtype=float), np.shape(model.state.as_rows(rows)))
-        return _loan_rates(pd, self.lpr(model) + p.spread_base, p.spread_per_pd, p.loss_given_default)
+        return self.lpr(model) + p.spread_base + p.spread_per_pd * pd * p.loss_given_default
 
     @contextmanager
     def standing_quotes(self, model: EnterpriseModel, rows: np.ndarray) -> Iterator[None]:
@@ -247,16 +247,6 @@ class CreditMarket:
             gap = p.initial_capital_ratio * acc.bank_loans[i] - acc.bank_equity[i]
             if abs(gap) > 0:
                 acc.bank_capital(i, p.capital_adjustment * gap)
-
-
-@per_firm
-def _loan_rates(pd: np.ndarray, base_rate: float, spread_per_pd: float, loss_given_default: float) -> np.ndarray:
-    """Annual loan rates: the ``base_rate`` (LPR plus base spread) plus the priced expected loss of
-    borrowers with annual default probabilities ``pd``."""
-    rate = np.empty(pd.size)
-    for i in range(pd.size):
-        rate[i] = base_rate + spread_per_pd * pd[i] * loss_given_default
-    return rate
 
 
 @per_firm

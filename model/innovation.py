@@ -48,12 +48,13 @@ class Innovation:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
-        subsidy = model.incentives.digital_subsidy[ix]
-        # the price response, for the subsidised firms only (the factor is 1 at the full price)
-        factor = np.ones(subsidy.size)
-        subsidised = np.flatnonzero(subsidy != 0.0)
-        factor[subsidised] = (1.0 - np.minimum(subsidy[subsidised], 0.9)) ** (-p.digital_price_elasticity)
-        return _digital_spending(st.revenue[ix], st.digital[ix], factor, p.digital_spend_share)
+        net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[ix], 0.9)
+        return (
+            p.digital_spend_share
+            * st.revenue[ix]
+            * (1.0 - st.digital[ix])
+            * net_price ** (-p.digital_price_elasticity)
+        )
 
     def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
@@ -65,23 +66,10 @@ class Innovation:
             success = _learn(
                 st.sector[ix], model.tech_opportunity, len(model.sector_keys), st.rd[ix], st.revenue[ix],
                 digital_spend, *draws, quantiles.values, quantiles.low, quantiles.per_unit, quantiles.cells,
-                p.innovation_rate,
-                p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed, p.patent_cost,
-                p.digital_efficiency, p.digital_decay, *learning,
+                p.innovation_rate, p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed,
+                p.patent_cost, p.digital_efficiency, p.digital_decay, *learning,
             )  # fmt: skip
         self.successes = st.per_row(ix, success, False)
-
-
-@per_firm
-def _digital_spending(
-    revenue: np.ndarray, digital: np.ndarray, price_factor: np.ndarray, spend_share: float
-) -> np.ndarray:
-    """Each firm's digital spending, m yuan: ``spend_share`` of its revenue, less the more mature it is,
-    times its response to the subsidised price (``price_factor``)."""
-    spend = np.empty(revenue.size)
-    for i in range(revenue.size):
-        spend[i] = spend_share * revenue[i] * (1.0 - digital[i]) * price_factor[i]
-    return spend
 
 
 @per_firm

@@ -40,16 +40,19 @@ class InvestmentPlanner:
         """The annual rate at which ``rows`` expect to finance a project, net of fiscal subsidies."""
         inc = model.incentives
         ix = model.state.index(rows)
-        return _cheaper_rate(model.credit.quote(model, rows), inc.project_rate[ix], inc.interest_subsidy[ix])
+        market = model.credit.quote(model, rows)
+        project = inc.project_rate[ix] - inc.interest_subsidy[ix]
+        return np.fmin(market, project)  # the market rate where there is no project rate (NaN)
 
     def plan(self, model: EnterpriseModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(renewal, expansion) for ``rows``."""
         st, p = model.state, model.params.investment
         ix = st.index(rows)
-        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(_equipment_age(st.vintage[ix], model.quarter))
-        # the response to the cost of finance: the user-cost elasticity (capped in _plans)
-        response = _cheapness(self.financing_rate(model, rows), p.reference_rate)
-        np.power(response, p.user_cost_elasticity, out=response)
+        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
+        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(age)
+        # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
+        rate = np.maximum(self.financing_rate(model, rows), 0.005)
+        response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
         return _plans(
             st.sector[ix], model.demand.capital_intensity, np.exp(model.demand.trend), st.orders[ix],
             st.capital[ix], response, hazard, model.uniform(rows, "renewal"), p.renewal_fraction,
@@ -89,35 +92,6 @@ def _install(
 
 
 @per_firm
-def _cheaper_rate(market: np.ndarray, project_rate: np.ndarray, interest_subsidy: np.ndarray) -> np.ndarray:
-    """The lower of each firm's ``market`` rate and its ``project_rate`` net of its ``interest_subsidy``;
-    the market rate where there is no project rate (NaN)."""
-    rate = np.empty(market.size)
-    for i in range(market.size):
-        project = project_rate[i] - interest_subsidy[i]
-        rate[i] = market[i] if np.isnan(project) or market[i] <= project else project
-    return rate
-
-
-@per_firm
-def _equipment_age(vintage: np.ndarray, quarter: int) -> np.ndarray:
-    """Years since each firm's equipment was installed (its capital-weighted mean vintage)."""
-    age = np.empty(vintage.size)
-    for i in range(vintage.size):
-        age[i] = maximum(quarter - vintage[i], 0.0) / 4.0
-    return age
-
-
-@per_firm
-def _cheapness(rate: np.ndarray, reference_rate: float) -> np.ndarray:
-    """``reference_rate`` over each firm's financing rate (at least 0.5 %)."""
-    relative = np.empty(rate.size)
-    for i in range(rate.size):
-        relative[i] = reference_rate / maximum(rate[i], 0.005)
-    return relative
-
-
-@per_firm
 def _plans(
     sector: np.ndarray,
     capital_intensity: np.ndarray,
@@ -132,7 +106,7 @@ def _plans(
     expansion_speed: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each firm's renewal and expansion spending this quarter, m yuan. Its ``response`` to the cost of
-    finance (at most 3) scales its chance of renewal and its expansion. It renews ``renewal_fraction`` of
+    finance scales its chance of renewal and its expansion. It renews ``renewal_fraction`` of
     its capital if its draw ``u`` is below the renewal ``hazard`` so scaled; it expands ``expansion_speed``
     of the way to the capital that next year's expected orders (this quarter's, grown at the sector trend)
     need with spare capacity ``headroom``, beyond its capital and renewal."""
@@ -140,9 +114,8 @@ def _plans(
     renewal, expansion = np.empty(n), np.empty(n)
     for i in range(n):
         s = sector[i]
-        scale = minimum(response[i], 3.0)
-        renew = u[i] < minimum(hazard[i] * scale, 1.0)
+        renew = u[i] < minimum(hazard[i] * response[i], 1.0)
         renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
         desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
-        expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * scale
+        expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response[i]
     return renewal, expansion

@@ -306,14 +306,14 @@ class EnterpriseModel(mesa.Model):
             rd_intensity = self._plan(rows, "plan_rd")
             digital = self._plan(rows, "plan_digital")
             renewal, expansion = self._plan(rows, "plan_investment")
-        rd = _planned_rd(rd_intensity, st.revenue[ix], self.incentives.rd_grant[ix])
+        rd = rd_intensity * st.revenue[ix] + self.incentives.rd_grant[ix]
         renewal = renewal + self.incentives.signed_projects[ix]
         # 5. finance
         self.capital_market.venture_rounds(self, rows)
         fin = self.credit.finance(self, rows, rd, digital, renewal, expansion)
         self.last_financing = fin
-        with st.editing(ix, "rd", "annual_rd") as rd_books:
-            _record_rd(fin.rd, *rd_books)
+        st.rd[ix] = fin.rd
+        st.annual_rd[ix] = 0.75 * st.annual_rd[ix] + fin.rd
         self.government.settle()
         self.credit.bank_costs(self)
         # 6. innovation and new equipment
@@ -394,25 +394,6 @@ class EnterpriseModel(mesa.Model):
         frame["sector"] = pd.Categorical.from_codes(frame["sector"], self.sector_keys)
         frame["age_years"] = (self.quarter - frame["born"]) / 4.0
         return frame
-
-
-@per_firm
-def _planned_rd(intensity: np.ndarray, revenue: np.ndarray, grant: np.ndarray) -> np.ndarray:
-    """R&D each firm plans this quarter, m yuan: its R&D ``intensity`` times its revenue, plus the R&D
-    ``grant`` it spends on top."""
-    rd = np.empty(intensity.size)
-    for i in range(intensity.size):
-        rd[i] = intensity[i] * revenue[i] + grant[i]
-    return rd
-
-
-@per_firm
-def _record_rd(spent: np.ndarray, rd: np.ndarray, annual_rd: np.ndarray) -> None:
-    """Record the R&D each firm ``spent`` this quarter (m yuan) and update its smoothed annual R&D
-    (4x the quarterly R&D in a steady state), in place."""
-    for i in range(spent.size):
-        rd[i] = spent[i]
-        annual_rd[i] = 0.75 * annual_rd[i] + spent[i]
 
 
 @per_firm
