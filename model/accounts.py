@@ -134,27 +134,21 @@ class Accounts:
         st = self.model.state
         rows = st.as_rows(rows)
         self._grow()
-        with_banks = np.array([other == "banks" for _, _, other, _, _ in flows])
         at, (cash, bank) = st.reading(rows, "cash", "bank")
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
-        income, equity = self._income[within], self._equity[within]
         amounts = tuple(_amounts_of(amount, rows.size) for _, amount, _, _, _ in flows)
-        reserves_paid = _book(
-            rows.size,
-            at,
-            cash,
-            income,
-            equity,
-            bank,
-            self.bank_loans.size,
-            amounts,
-            np.array([sign for sign, _, _, _, _ in flows]),
-            np.array([category == INCOME for _, _, _, _, category in flows]),
-            np.array([category == EQUITY for _, _, _, _, category in flows]),
-            with_banks & (by_bank is None),
+        # per flow: its sign, whether it is income, equity, and summed by bank here
+        kinds = np.array(
+            [(sign, category == INCOME, category == EQUITY, other == "banks" and by_bank is None)
+             for sign, _, other, _, category in flows]
         )
-        if with_banks.any():
-            self.bank_reserves -= reserves_paid if by_bank is None else by_bank
+        reserves_paid = _book(
+            rows.size, at, cash, self._income[within], self._equity[within], bank, self.bank_loans.size, amounts, kinds
+        )
+        if by_bank is not None:
+            self.bank_reserves -= by_bank
+        elif kinds[:, 3].any():
+            self.bank_reserves -= reserves_paid
         for (sign, _, other, label, _), amount in zip(flows, amounts, strict=True):
             total = float(amount.sum())
             if other != "banks":
@@ -327,17 +321,15 @@ def _book(
     bank: np.ndarray,
     n_banks: int,
     amounts: tuple,
-    signs: np.ndarray,
-    is_income: np.ndarray,
-    is_equity: np.ndarray,
-    to_sum_by_bank: np.ndarray,
+    kinds: np.ndarray,
 ) -> np.ndarray:
     """Add the net receipts of ``n_firms`` firms ``rows`` (rows 0 to n_firms - 1 if None) of the flows
-    ``amounts`` (m yuan, received where ``signs`` is +1, paid where -1) to their ``cash``, the income and
-    equity flows among them to ``income`` and ``equity``. Returns the per-bank sums of the net receipts
-    from the flows marked ``to_sum_by_bank`` (what the banks' reserves lose)."""
+    ``amounts`` (m yuan) to their ``cash``, and the income and equity flows among them to ``income`` and
+    ``equity``. ``kinds`` has a row per flow: its sign (+1 received, -1 paid), and 1 or 0 for whether it
+    is income, equity, and to be summed by bank. Returns the per-bank sums of the net receipts of the
+    flows to sum by bank (what the banks' reserves lose)."""
     from_banks = np.zeros(n_banks)
-    any_income, any_equity, any_banks = is_income.any(), is_equity.any(), to_sum_by_bank.any()
+    any_income, any_equity, any_banks = kinds[:, 1].any(), kinds[:, 2].any(), kinds[:, 3].any()
     for k in range(n_firms):
         i = k if rows is None else rows[k]
         net = 0.0
@@ -346,11 +338,11 @@ def _book(
         net_banks = 0.0
         j = 0
         for amount in literal_unroll(amounts):
-            flow = amount[k] * signs[j]
+            flow = amount[k] * kinds[j, 0]
             net += flow
-            net_income += flow if is_income[j] else 0.0  # selections, not branches: the loop vectorises
-            net_equity += flow if is_equity[j] else 0.0
-            net_banks += flow if to_sum_by_bank[j] else 0.0
+            net_income += flow if kinds[j, 1] != 0.0 else 0.0  # selections, not branches: the loop vectorises
+            net_equity += flow if kinds[j, 2] != 0.0 else 0.0
+            net_banks += flow if kinds[j, 3] != 0.0 else 0.0
             j += 1  # noqa: SIM113 (numba unrolls the tuple; enumerate would not)
         cash[i] += net
         if any_income:

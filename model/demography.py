@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import draws
 from .accounts import EQUITY, FINANCE
 from .compiled import per_firm
 from .firm_state import Kind, Status
@@ -70,7 +71,7 @@ class Demography:
         model.incentives.extend(st.n)
         sectors = list(params.sectors.values())
         weights = np.array([s.share_srdi for s in sectors])
-        sec = rng.choice(len(sectors), size=n, p=weights / weights.sum())
+        sec = draws.categories(rng, weights, n)
         st.sector[rows] = sec
         st.kind[rows] = Kind.SME
         st.born[rows] = model.quarter - 4.0 * sample_ages(rng, n, e.age_min, e.age_mean)
@@ -112,7 +113,7 @@ class Demography:
         ceiling = np.log(0.9 * params.venture.unicorn_threshold / (multiple * annual))
         st.hype[rows] = np.where(st.venture[rows], np.minimum(rng.normal(0.0, 0.7, n), ceiling), 0.0)
         shares = np.asarray(params.credit.bank_shares)
-        st.bank[rows] = rng.choice(shares.size, size=n, p=shares / shares.sum())
+        st.bank[rows] = draws.categories(rng, shares, n)
 
         st.orders[rows] = annual / 4.0
         model.demand.add_firms(model, rows)

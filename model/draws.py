@@ -12,14 +12,17 @@ The draw is a counter-based generator: the SplitMix64 output function (Steele, L
 "Fast splittable pseudorandom number generators", OOPSLA) applied to ``key + (id + 1) * gamma``, i.e.
 output number ``id + 1`` of the SplitMix64 sequence seeded with the key, which passes the BigCrush
 battery. Keys come from numpy's ``SeedSequence``, so keys of different purposes and quarters are
-unrelated.
+unrelated; :func:`seed_state` computes its words in a compiled loop (a tenth of the cost of building a
+``SeedSequence``, which counted at small scale, where a quarter draws a few dozen keys and streams).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
 
 from .compiled import per_firm
 
@@ -31,10 +34,121 @@ _LOW24 = np.uint64(0xFFFFFF)
 _TWO_POW_M24 = np.float32(2.0**-24)
 
 
+def entropy(seed: int, quarter: int, purpose: str) -> list[int]:
+    """The entropy of the draws for ``purpose`` in ``quarter`` of the run seeded with ``seed``."""
+    return [seed, quarter, zlib.crc32(purpose.encode())]
+
+
 def key(seed: int, quarter: int, purpose: str) -> np.uint64:
-    """The 64-bit key of the draws for ``purpose`` in ``quarter`` of the run seeded with ``seed``."""
-    sequence = np.random.SeedSequence([seed, quarter, zlib.crc32(purpose.encode())])
-    return sequence.generate_state(1, np.uint64)[0]
+    """The 64-bit key of the draws for ``purpose`` in ``quarter`` of the run seeded with ``seed``:
+    ``SeedSequence([seed, quarter, crc32(purpose)]).generate_state(1, np.uint64)[0]``."""
+    low, high = _seed_state(_words(entropy(seed, quarter, purpose)), 2)
+    return low | (high << np.uint64(32))
+
+
+def stream(seed: int, quarter: int, purpose: str) -> np.random.Generator:
+    """The random stream for ``purpose`` in ``quarter`` of the run seeded with ``seed``: the generator
+    ``np.random.default_rng([seed, quarter, crc32(purpose)])``, made without a ``SeedSequence``."""
+    return np.random.Generator(np.random.PCG64(_Entropy(entropy(seed, quarter, purpose))))
+
+
+def categories(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+    """``size`` draws of categories ``0 .. len(weights) - 1`` with probabilities proportional to
+    ``weights``: ``rng.choice(len(weights), size, p=weights / weights.sum())`` bit for bit (the same
+    uniforms, the same inverse of the distribution function), without that call's checks of ``p``,
+    which cost more than the draws when entrants are few."""
+    cdf = np.cumsum(weights / weights.sum())
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(size), side="right")
+
+
+# --- numpy's SeedSequence, compiled ----------------------------------------------------------------
+# The algorithm of numpy.random.SeedSequence (after M. E. O'Neill's seed_seq_fe, 2015): the entropy's
+# 32-bit words are hashed into a pool of four words, the pool words are mixed with each other, and state
+# words are hashes of the pool words in turn. Arithmetic is modulo 2**32, done here in 64-bit integers.
+_MASK32 = np.uint64(0xFFFFFFFF)
+_INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+_INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+_MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+_S16 = np.uint64(16)
+_POOL = 4
+
+
+def _words(entropy: Sequence[int]) -> np.ndarray:
+    """Non-negative integers as the 32-bit words SeedSequence reads: each integer's words, lowest first
+    (0 is one word), one integer after another."""
+    words = []
+    for value in entropy:
+        value = int(value)
+        if value < 0:
+            raise ValueError(f"seed entropy must be non-negative, got {value}")
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        while value:
+            words.append(value & 0xFFFFFFFF)
+            value >>= 32
+    return np.array(words, dtype=np.uint64)
+
+
+def seed_state(entropy: Sequence[int], n_words: int) -> np.ndarray:
+    """``np.random.SeedSequence(entropy).generate_state(n_words, np.uint32)`` for a sequence of
+    non-negative integers, bit for bit."""
+    return _seed_state(_words(entropy), n_words).astype(np.uint32)
+
+
+class _Entropy(ISeedSequence):
+    """Seeds a bit generator as ``SeedSequence(entropy)`` would (without spawning children)."""
+
+    def __init__(self, entropy: Sequence[int]) -> None:
+        self.entropy = entropy
+
+    def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
+        if np.dtype(dtype) == np.uint64:
+            return seed_state(self.entropy, 2 * n_words).view(np.uint64)
+        return seed_state(self.entropy, n_words)
+
+
+@per_firm
+def _hash(value: np.uint64, multiplier: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """SeedSequence's ``hashmix``: the hash of a word and the next multiplier."""
+    value ^= multiplier
+    multiplier = (multiplier * _MULT_A) & _MASK32
+    value = (value * multiplier) & _MASK32
+    return value ^ (value >> _S16), multiplier
+
+
+@per_firm
+def _mix_words(x: np.uint64, y: np.uint64) -> np.uint64:
+    """SeedSequence's ``mix`` of two pool words."""
+    result = (_MIX_L * x - _MIX_R * y) & _MASK32
+    return result ^ (result >> _S16)
+
+
+@per_firm
+def _seed_state(entropy: np.ndarray, n_words: int) -> np.ndarray:
+    """The first ``n_words`` state words (as uint64 below 2**32) of SeedSequence over the 32-bit words
+    ``entropy``."""
+    pool = np.zeros(_POOL, dtype=np.uint64)
+    multiplier = _INIT_A
+    for i in range(_POOL):
+        pool[i], multiplier = _hash(entropy[i] if i < entropy.size else np.uint64(0), multiplier)
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                hashed, multiplier = _hash(pool[src], multiplier)
+                pool[dst] = _mix_words(pool[dst], hashed)
+    for src in range(_POOL, entropy.size):
+        for dst in range(_POOL):
+            hashed, multiplier = _hash(entropy[src], multiplier)
+            pool[dst] = _mix_words(pool[dst], hashed)
+    state = np.empty(n_words, dtype=np.uint64)
+    multiplier = _INIT_B
+    for i in range(n_words):
+        value = pool[i % _POOL] ^ multiplier
+        multiplier = (multiplier * _MULT_B) & _MASK32
+        value = (value * multiplier) & _MASK32
+        state[i] = value ^ (value >> _S16)
+    return state
 
 
 @per_firm

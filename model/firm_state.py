@@ -115,12 +115,22 @@ class FirmState:
         self._archive: list[dict[str, np.ndarray]] = []
         self.archived_cash = 0.0
         """Cash kept by the archived firms (listed and acquired firms leave with theirs), m yuan."""
+        self._set_rows(0)
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        data = self.__dict__.get("_data")
-        if data is not None and name in data:
-            return data[name][: self.n]
-        raise AttributeError(name)
+    def _set_rows(self, n: int) -> None:
+        """Use rows ``[0, n)``: the column attributes become views of that length (kept as plain
+        attributes, because stages read them a few hundred times a quarter)."""
+        self.n = n
+        for name, column in self._data.items():
+            self.__dict__[name] = column[:n]
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without the column views (they would come back as separate arrays)."""
+        return {key: value for key, value in self.__dict__.items() if key not in self._data}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._set_rows(self.n)
 
     def __setattr__(self, name: str, value: object) -> None:
         data = self.__dict__.get("_data")
@@ -146,7 +156,7 @@ class FirmState:
         self._data["firm_id"][rows] = ids
         self._row_of_id[ids] = rows
         self.next_id += count
-        self.n = needed
+        self._set_rows(needed)
         self._active = None
         return rows
 
@@ -159,9 +169,9 @@ class FirmState:
         """
         active = self.active()
         gone = np.flatnonzero(~active)
-        departed = {name: column[gone] for name, column in self._data.items()}
         if gone.size == 0:
-            return departed
+            return {name: np.empty(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+        departed = {name: column[gone] for name, column in self._data.items()}
         m = self.n - gone.size
         holes = gone[gone < m]
         movers = m + np.flatnonzero(active[m:])
@@ -172,7 +182,7 @@ class FirmState:
             column = self._data[name]
             column[holes] = column[movers]
         self._row_of_id[self._data["firm_id"][holes]] = holes
-        self.n = m
+        self._set_rows(m)
         self._active = None
         return departed
 

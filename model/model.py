@@ -17,7 +17,6 @@ Time starts in 2024Q4 (quarter 0, the starting population); money is in million 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -265,7 +264,7 @@ class EnterpriseModel(mesa.Model):
     # (baseline and a lever) face the same shocks firm by firm: common random numbers.
     def stream(self, purpose: str) -> np.random.Generator:
         """The random stream for ``purpose`` in the current quarter (draws that are not per firm)."""
-        return np.random.default_rng([self.seed_material, self.quarter, zlib.crc32(purpose.encode())])
+        return draws.stream(self.seed_material, self.quarter, purpose)
 
     def uniform(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Uniform [0, 1) draws of firms ``rows`` for ``purpose`` this quarter, single precision."""

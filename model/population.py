@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtri
 
+from . import draws
 from .compiled import per_firm
 from .firm_state import Kind
 
@@ -243,4 +244,4 @@ def _random_niches(niche_sector: np.ndarray, sector: np.ndarray, u: np.ndarray, 
 
 def _assign_banks(model: EnterpriseModel, rows: np.ndarray) -> None:
     shares = np.asarray(model.params.credit.bank_shares, dtype=float)
-    model.state.bank[rows] = model.rng.choice(shares.size, size=rows.size, p=shares / shares.sum())
+    model.state.bank[rows] = draws.categories(model.rng, shares, rows.size)

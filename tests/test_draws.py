@@ -42,3 +42,43 @@ def test_uniforms_and_normals_have_their_distributions():
     assert abs(z.mean()) < 4 * se and abs(z.std() - 1.0) < 4 * se
     assert abs(np.mean(z < -1.959964) - 0.025) < 4 * np.sqrt(0.025 * 0.975) * se
     assert abs(np.corrcoef(u, draws.uniforms(draws.key(1, 1, "other"), ids))[0, 1]) < 4 * se
+
+
+def test_seed_state_is_numpys_seed_sequence_bit_for_bit():
+    rng = np.random.default_rng(0)
+    cases = [[0], [1, 0, 0], [2**32], [2**64 + 5, 0, 7], list(range(9)), [2**128 - 1], [2**63 - 1, 160, 2**32 - 1]]
+    for _ in range(300):  # one to seven integers of random bit lengths: fewer and more words than the pool
+        k = int(rng.integers(1, 8))
+        cases.append([int(v) for v in rng.integers(0, 2**63, k) >> rng.integers(0, 63, k)])
+    for entropy in cases:
+        for n_words in (1, 2, 8, 9):
+            expected = np.random.SeedSequence(entropy).generate_state(n_words, np.uint32)
+            assert np.array_equal(draws.seed_state(entropy, n_words), expected), (entropy, n_words)
+    assert draws.key(7, 3, "renewal") == np.random.SeedSequence(draws.entropy(7, 3, "renewal")).generate_state(
+        1, np.uint64)[0]
+
+
+def test_streams_are_numpys_default_rng_of_the_same_entropy():
+    for seed, quarter, purpose in [(0, 0, "entry"), (2**63 - 1, 39, "ipo window"), (12345, 7, "")]:
+        ours = draws.stream(seed, quarter, purpose)
+        numpys = np.random.default_rng(draws.entropy(seed, quarter, purpose))
+        assert ours.bit_generator.state == numpys.bit_generator.state
+        assert np.array_equal(ours.standard_normal(50), numpys.standard_normal(50))
+
+
+def test_negative_seed_entropy_is_refused_as_numpy_refuses_it():
+    import pytest
+
+    with pytest.raises(ValueError, match="non-negative"):
+        draws.seed_state([5, -1], 2)
+
+
+def test_categories_are_numpys_choice_with_those_probabilities_and_use_the_same_draws():
+    for seed in range(40):
+        setup = np.random.default_rng(seed)
+        weights = setup.random(int(setup.integers(1, 30))) ** 3
+        size = int(setup.integers(0, 400))
+        ours, numpys = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+        drawn = draws.categories(ours, weights, size)
+        assert np.array_equal(drawn, numpys.choice(weights.size, size=size, p=weights / weights.sum()))
+        assert ours.bit_generator.state == numpys.bit_generator.state

@@ -245,3 +245,19 @@ def test_the_handle_of_a_firm_that_left_says_so_instead_of_reading_another_row()
     assert handle not in model.agents and not handle.active
     with pytest.raises(LookupError, match="has left the population"):
         _ = handle.revenue
+
+
+def test_a_copied_or_pickled_firm_table_keeps_its_columns_tied_to_it():
+    import copy
+    import pickle
+
+    model = EnterpriseModel(scale=0.02, rng=4)
+    model.run(2)
+    st = model.state
+    cash = st.cash.copy()
+    for twin in (copy.deepcopy(st), pickle.loads(pickle.dumps(st))):
+        twin.cash[0] = 1e9  # through the attribute, into the copy's own table
+        assert twin._data["cash"][0] == 1e9 and twin.cash.size == twin.n == st.n
+        rows = twin.add(3)
+        assert twin.cash.size == twin.n == st.n + 3 and (twin.cash[rows] == 0.0).all()
+    assert np.array_equal(st.cash, cash)  # the original is untouched
