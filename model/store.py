@@ -17,7 +17,9 @@ Layout of ``results/<name>/`` (or ``--out DIR``)::
 Every file is written to a temporary name in its folder and then renamed (``os.replace``), so a
 run is either wholly on disk or absent; the summary row is written last and marks a run finished.
 A run's files are encoded as Parquet where the run was made (:func:`run_encoded`, in a worker
-process) and written by the sweep process, the only one that writes to the folder.
+process) and written by the sweep process, the only one that writes to the folder; they are
+built as Arrow tables without pandas' metadata (the consolidated tables drop it anyway), with the
+column types pandas would give them, so they read back into the same frames.
 Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
 never read into the tables (Parquet files carry page checksums). A scenario whose hash
@@ -35,8 +37,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
-import io
 import json
+import numbers
 import os
 import shutil
 import signal
@@ -47,6 +49,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -182,11 +185,11 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_page_checksum=True))
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as the Parquet file :func:`write_parquet` would write (page checksums), in memory."""
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False, write_page_checksum=True)
-    return buffer.getvalue()
+def parquet_bytes(table: pa.Table) -> bytes:
+    """``table`` as a Parquet file with page checksums, in memory."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, write_page_checksum=True)
+    return sink.getvalue().to_pybytes()
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -204,23 +207,51 @@ class RunFiles:
     snapshot: bytes | None = None
 
 
+def _scalar_column(value: Any, rows: int) -> pa.Array:
+    """``value`` repeated ``rows`` times, typed as a pandas column of it would be in Parquet:
+    text as ``large_string``, integers as ``int64``, numbers as ``double`` (NaN as null), None
+    as ``null``; any other value as Arrow infers it."""
+    if isinstance(value, str):
+        kind: pa.DataType | None = pa.large_string()
+    elif isinstance(value, bool | np.bool_):
+        kind = pa.bool_()
+    elif isinstance(value, numbers.Integral):
+        kind = pa.int64()
+    elif isinstance(value, numbers.Real):
+        kind = pa.float64()
+    else:
+        kind = None
+    return pa.array([value] * rows, kind, from_pandas=True)
+
+
+def _row_table(row: dict[str, Any]) -> pa.Table:
+    """A one-row table of ``row`` with the column types ``pd.DataFrame([row])`` would have in
+    Parquet, without going through pandas (which costs five times as much for a summary row)."""
+    return pa.Table.from_arrays([_scalar_column(v, 1) for v in row.values()], names=list(row))
+
+
+def _frame_table(ids: dict[str, Any], frame: pd.DataFrame) -> pa.Table:
+    """``frame`` with the ``ids`` columns in front, as the Arrow table pandas would write (same
+    types, NaN as null) but without pandas' metadata, which readers do not need: the columns
+    read back with the same dtypes, with the default index."""
+    columns = [_scalar_column(v, len(frame)) for v in ids.values()]
+    columns += [pa.array(frame[name]) for name in frame.columns]
+    return pa.Table.from_arrays(columns, names=[*ids, *frame.columns])
+
+
 def encode_run(spec: RunSpec, result: RunResult) -> RunFiles:
     """The files of a finished run: the time series with the run's ids in front, the firm table
     with its run id, and the summary row (ids, status, lever settings, uncertainty values,
     outcomes, timing)."""
     assert result.timeseries is not None and result.summary is not None
     meta = spec.meta()
-    ts = result.timeseries.copy()
-    for i, (key, value) in enumerate(meta.items()):
-        ts.insert(i, key, value)
     snapshot = None
     if result.snapshot is not None:
-        snap = result.snapshot.copy()
-        snap.insert(0, "run_id", spec.run_id)
-        snapshot = parquet_bytes(snap)
+        snapshot = parquet_bytes(_frame_table({"run_id": spec.run_id}, result.snapshot))
     row = {**meta, "status": "ok", "error": None, **spec.columns, **result.summary,
            "elapsed_s": result.elapsed, "config_hash": spec.config_hash}
-    return RunFiles(parquet_bytes(ts), parquet_bytes(pd.DataFrame([row])), snapshot)
+    return RunFiles(parquet_bytes(_frame_table(meta, result.timeseries)),
+                    parquet_bytes(_row_table(row)), snapshot)
 
 
 def run_encoded(spec: RunSpec) -> RunResult:
