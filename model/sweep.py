@@ -23,6 +23,7 @@ import pandas as pd
 from .executors import Executor, make_executor
 from .runner import Plan, RunResult, plan_runs
 from .scenario import Scenario
+from .stop_signals import kept_stops
 from .store import ResultsStore, check_folder, now, run_encoded
 
 RESULTS_ROOT = Path("results")
@@ -285,7 +286,7 @@ def run_sweep(
     report = SweepReport(scenario.name, folder, pd.DataFrame(), len(plan.runs),
                          executor=session["executor"])
     try:
-        with ResultsStore.open(folder, manifest, fresh=fresh, session=session) as store:
+        with kept_stops() as stops, ResultsStore.open(folder, manifest, fresh=fresh, session=session) as store:
             done = store.finished(plan.runs)
             todo = [s for s in plan.execution_order() if s.run_id not in done]
             report.skipped = len(plan.runs) - len(todo)
@@ -306,6 +307,10 @@ def run_sweep(
                             error = result.error or {}
                             report.failures.append((result.run_id,
                                                     f"{error.get('type')}: {error.get('message')}"))
+                        if stops:  # a Ctrl-C or SIGTERM that Python dropped in a finalizer
+                            raise stops[0]
+                    if stops:
+                        raise stops[0]
                     if own_executor and executor is not None:
                         # no more runs for now: its workers exit while the tables are consolidated
                         executor.close(wait=False)

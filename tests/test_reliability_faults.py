@@ -34,7 +34,7 @@ from smegrowth.levers import Lever, LeverSettings, register_lever
 from smegrowth.runner import plan_runs
 from smegrowth.scenario import load_scenario
 from smegrowth.store import ResultsStore, StoreError, StoreWriteError
-from smegrowth.sweep import run_sweep
+from smegrowth.sweep import SweepInterrupted, run_sweep
 from typer.testing import CliRunner
 
 TIMING = ["elapsed_s"]
@@ -267,6 +267,55 @@ def test_signalled_sweep_keeps_its_runs_and_resumes_to_the_same_tables(tmp_path,
     assert_clean(out)
     assert_same_tables(out, reference[1])
 
+
+
+class _CtrlCWhenCollected:
+    """Garbage whose finalizer receives Ctrl-C: Python prints and drops the KeyboardInterrupt."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+class FinalizerCtrlCSettings(LeverSettings):
+    at_quarter: int = 1
+
+
+@register_lever
+class FinalizerCtrlCLever(Lever):
+    """A test lever that leaves garbage whose finalizer gets Ctrl-C, in its first run only."""
+
+    name = "test_reliability_finalizer_ctrl_c"
+    Settings = FinalizerCtrlCSettings
+    fired = False
+
+    def act(self, model) -> None:
+        if model.quarter == self.settings.at_quarter and not FinalizerCtrlCLever.fired:
+            FinalizerCtrlCLever.fired = True
+            _CtrlCWhenCollected()  # collected at once, in the middle of the run
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped Ctrl-C
+def test_a_ctrl_c_that_python_drops_in_a_finalizer_still_stops_the_sweep(tmp_path):
+    """Ctrl-C that lands in a finalizer (garbage collection runs many between runs) raises inside
+    it, where Python prints the KeyboardInterrupt and drops it; the sweep stops after that run all the
+    same, with its finished runs safe, and resumes to the full table."""
+    path = write(tmp_path, "finalizer.yaml", """
+        name: finalizer
+        scale: 0.01
+        quarters: 3
+        levers: {test_reliability_finalizer_ctrl_c: {}}
+        design:
+          replicates: 6
+    """)
+    FinalizerCtrlCLever.fired = False
+    with pytest.raises(SweepInterrupted) as stopped:
+        resume(path, tmp_path / "out")
+    record("fault", "Ctrl-C dropped in a finalizer")
+    assert 1 <= stopped.value.report.ok < 6
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == stopped.value.report.ok
+    assert_clean(tmp_path / "out")
+    assert resume(path, tmp_path / "out").ok == 6 - stopped.value.report.ok
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 # --- the disk -------------------------------------------------------------------------------------
 
