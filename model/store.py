@@ -45,9 +45,11 @@ import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -73,6 +75,9 @@ FORMAT = 1
 """Version of this folder layout, stored in the manifest."""
 TS_BATCH_ROWS = 200_000
 """Rows gathered before a row group of the consolidated time series is written."""
+READ_AHEAD = 32
+"""Run files that consolidation reads ahead, on a few threads (Parquet decoding releases the GIL:
+two threads read a sweep's files in about 60 % of the time one takes)."""
 
 
 def _file_mode() -> int:
@@ -279,6 +284,33 @@ def read_parquet(path: Path) -> pa.Table:
     and this reads them about four times as fast (consolidation reads every run's files)."""
     with pq.ParquetFile(path, page_checksum_verification=True) as handle:
         return handle.read(use_threads=False)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def read_ahead(read: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    """``read(item)`` for each of ``items``, in order, read up to :data:`READ_AHEAD` items ahead on
+    a thread per CPU (at most four). ``read`` should not raise: an error comes out where its item's
+    result would, and stops the reading."""
+    threads = min(4, os.cpu_count() or 1)
+    if threads == 1 or len(items) < 2:
+        yield from map(read, items)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="smegrowth-read") as pool:
+        queue: deque[Future[R]] = deque()
+        upcoming = iter(items)
+        for item in upcoming:
+            queue.append(pool.submit(read, item))
+            if len(queue) >= READ_AHEAD:
+                break
+        while queue:
+            result = queue.popleft().result()
+            for item in upcoming:
+                queue.append(pool.submit(read, item))
+                break
+            yield result
 
 
 def _pid_alive(pid: int) -> bool:
@@ -598,21 +630,33 @@ class ResultsStore:
         failed.unlink(missing_ok=True)
 
     # --- consolidation ---------------------------------------------------------------------------
-    def _read_summary(self, spec: RunSpec) -> tuple[pa.Table, pa.Schema] | None:
+    def _read_summary(self, spec: RunSpec) -> tuple[pa.Table, pa.Schema] | Literal[False] | None:
         """A finished run's summary row, checked to be this run's (id, configuration hash), and
-        the schema of its time series; None, after quarantining the run's files, if damaged."""
+        the schema of its time series; None if the run has no summary, False if its files are
+        damaged."""
+        path = self.runs_dir / f"{spec.run_id}.parquet"
         try:
-            table = read_parquet(self.runs_dir / f"{spec.run_id}.parquet")
+            if not path.exists():
+                return None
+            table = read_parquet(path)
             schema = pq.read_schema(self.runs_dir / f"{spec.run_id}.ts.parquet")
             ok = (table.num_rows == 1 and table["run_id"][0].as_py() == spec.run_id
                   and table["config_hash"][0].as_py() == spec.config_hash
                   and "run_id" in schema.names)
         except (OSError, ValueError, KeyError, pa.ArrowException):
             ok = False
-        if not ok:
-            self.quarantine(spec)
+        return (table.replace_schema_metadata(None), schema) if ok else False
+
+    def _read_timeseries(self, spec: RunSpec, schema: pa.Schema) -> pa.Table | None:
+        """A finished run's time series, checked to be this run's, with the columns of ``schema``;
+        None if damaged."""
+        try:
+            table = read_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet")
+            if table["run_id"].unique().to_pylist() != [spec.run_id]:
+                raise ValueError("another run's time series")
+            return _conform(table, schema)
+        except (OSError, ValueError, KeyError, pa.ArrowException):
             return None
-        return table.replace_schema_metadata(None), schema
 
     def consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
         """Write ``timeseries.parquet`` and ``runs.parquet`` from the run files, in run-list order.
@@ -632,11 +676,11 @@ class ResultsStore:
     def _consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
         rows: dict[str, pa.Table] = {}
         finished: list[tuple[RunSpec, pa.Schema]] = []
-        for spec in runs:
-            path = self.runs_dir / f"{spec.run_id}.parquet"
+        for spec, read in zip(runs, read_ahead(self._read_summary, runs), strict=True):
             failed = self.runs_dir / f"{spec.run_id}.failed.json"
-            read = self._read_summary(spec) if path.exists() else None
-            if read is not None:
+            if read is False:  # damaged: made again on resume
+                self.quarantine(spec)
+            elif read is not None:
                 rows[spec.run_id] = read[0]
                 finished.append((spec, read[1]))
             elif failed.exists():
@@ -677,15 +721,13 @@ class ResultsStore:
             with pq.ParquetWriter(tmp, schema, write_page_checksum=True) as writer:
                 batch: list[pa.Table] = []
                 rows = 0
-                for spec, _ in finished:
-                    try:
-                        table = read_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet")
-                        if table["run_id"].unique().to_pylist() != [spec.run_id]:
-                            raise ValueError("another run's time series")
-                        batch.append(_conform(table, schema))
-                    except (OSError, ValueError, KeyError, pa.ArrowException):
+                specs = [spec for spec, _ in finished]
+                tables = read_ahead(lambda spec: self._read_timeseries(spec, schema), specs)
+                for spec, table in zip(specs, tables, strict=True):
+                    if table is None:
                         damaged.append(spec)
                         continue
+                    batch.append(table)
                     rows += len(table)
                     if rows >= TS_BATCH_ROWS:
                         writer.write_table(pa.concat_tables(batch))
