@@ -204,6 +204,14 @@ class ProcessPool(Executor):
         else:
             for process in list((getattr(self._pool, "_processes", None) or {}).values()):
                 process.terminate()
+        # The pool keeps the write end of its result pipe in this process too, so a worker killed
+        # while it was sending a result (a run's files fill several pipe buffers) would leave half
+        # a message that the pool's manager thread waits for forever, and shutdown with it (a
+        # signalled sweep hung about once in fifteen). With this end closed, the dead workers'
+        # ends closing make that end-of-file, which the pool takes for a broken pool.
+        writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -224,6 +224,41 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
     assert_clean(tmp_path / "out")
 
 
+
+HALF_A_RESULT = """
+import gc, multiprocessing.queues, os, struct, sys, threading, time
+from smegrowth.executors import ProcessPool
+
+
+def half_a_result(_):
+    # as a worker killed while it sends a result: a frame header and a few bytes of the frame
+    queue = next(o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue)
+    os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
+    time.sleep(120)
+
+
+if __name__ == "__main__":
+    pool = ProcessPool(1)
+    pool._pool.submit(half_a_result, None)
+    time.sleep(float(sys.argv[1]))
+    stopper = threading.Thread(target=pool.abort, daemon=True)
+    stopper.start()
+    stopper.join(30)
+    print("stuck" if stopper.is_alive() else "stopped", flush=True)
+    os._exit(0)
+"""
+
+
+def test_aborting_a_pool_whose_worker_died_sending_a_result_does_not_hang(tmp_path):
+    """A worker killed while it sends a result (a run's files fill several pipe buffers) leaves half
+    a message in the pool's result pipe; aborting the pool (Ctrl-C, SIGTERM) must still return."""
+    script = tmp_path / "half_a_result.py"
+    script.write_text(HALF_A_RESULT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), "3"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    record("fault", "worker died half-way through sending a result")
+    assert done.stdout.strip() == "stopped", done.stdout + done.stderr
+
 SIGNALS = {  # signal, to the whole process group (a terminal's Ctrl-C), workers, exit, message
     "SIGINT": (signal.SIGINT, False, 1, 130, "interrupted: "),
     "SIGINT-to-group": (signal.SIGINT, True, 2, 130, "interrupted: "),
