@@ -10,8 +10,11 @@ code) is recorded as failed without taking innocent runs with it; Dask reschedul
 own. Runs that still fail are retried when the sweep is resumed.
 
 * :class:`InProcess` - one run after another here; used for ``--workers 1`` and single runs.
-* :class:`ProcessPool` - ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start
-  method (safe with threads, and the same on Linux, macOS and Windows); the default.
+* :class:`ProcessPool` - ``concurrent.futures.ProcessPoolExecutor``; the default. Its workers
+  are forked from a fork server that has already imported smegrowth (the ``forkserver`` start
+  method, on Linux and macOS), so a worker starts in milliseconds instead of importing
+  everything again; where there is no fork server (Windows) they are ``spawn``-ed. Never
+  ``fork``: the sweep process has threads. See :func:`start_worker_server`.
 * :class:`DaskExecutor` - a ``distributed`` scheduler at an address, or a ``LocalCluster`` on
   127.0.0.1 only. Workers need smegrowth (and any module defining your own levers) installed.
 """
@@ -24,16 +27,17 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from multiprocessing.context import BaseContext
+from typing import TYPE_CHECKING, Any
 
-from .runner import RunResult, RunSpec
+if TYPE_CHECKING:  # imported when used: the command line starts the fork server before them
+    from .runner import RunResult, RunSpec
 
-RunFunction = Callable[[RunSpec], RunResult]
+RunFunction = Callable[["RunSpec"], "RunResult"]
 
 
 class ExecutorError(RuntimeError):
@@ -100,23 +104,89 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _worker_init(parent: int) -> None:
+WORKER_MODULES = ("smegrowth.pool_worker",)
+"""What the fork server imports before it forks workers: the model, the run function a sweep maps
+(:func:`smegrowth.store.run_encoded`) and, from a tiny run, the model's compiled loops."""
+
+WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Environment of the fork server (and so of its workers): BLAS and OpenMP on one thread each.
+
+OpenBLAS starts its thread pool when numpy is imported; with these it starts none, and a pool
+uses every core with its processes already (Dask's nannies set the same in their workers). The
+fork server then runs one other thread: the background purge thread of the jemalloc that pyarrow
+bundles, started when pyarrow loads. Forking with it is safe: jemalloc takes its locks in a
+``pthread_atfork`` handler and restarts the thread in the child when needed."""
+
+
+def has_fork_server() -> bool:
+    """Whether this platform has the ``forkserver`` start method (Linux, macOS; not Windows)."""
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set while inside, as it was afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def start_worker_server(preload: Sequence[str] = ()) -> None:
+    """Start the fork server that pool workers are forked from, unless it runs already (or the
+    platform has none); returns at once, the server imports :data:`WORKER_MODULES` and
+    ``preload`` meanwhile (modules the workers would import anyway, such as those the main script
+    imports: each worker runs it again, as ``__mp_main__``).
+
+    A process pool starts it when needed; the ``smegrowth sweep`` command starts it before it
+    imports the model itself, so the two imports overlap. The server is one fresh interpreter
+    (started with :data:`WORKER_ENVIRONMENT` and with Ctrl-C blocked, which its workers inherit);
+    it exits with this process.
+    """
+    if not has_fork_server():
+        return
+    from multiprocessing import forkserver
+
+    modules = [*WORKER_MODULES, *preload]
+    multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
+    with _environment(WORKER_ENVIRONMENT), _sigint_blocked():
+        forkserver.ensure_running()
+
+
+def worker_context() -> BaseContext:
+    """How pool workers start: forked from the fork server where there is one, else spawned."""
+    if has_fork_server():
+        start_worker_server()
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_init() -> None:
     """Worker initializer: leave Ctrl-C to the sweep process (which stops the workers itself, so a
     terminal's Ctrl-C does not print a traceback from every worker), and exit when the sweep
-    process dies (even by SIGKILL) instead of idling."""
+    process dies (even by SIGKILL) instead of idling.
+
+    The parent-watch thread waits on the sweep process's end of a pipe, which the kernel closes
+    however that process ends (the worker's parent process may be the fork server instead)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    assert parent is not None, "a pool worker has a parent process"
 
     def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
+        parent.join()
+        os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class ProcessPool(Executor):
-    """A local pool of ``workers`` processes (``spawn`` start method)."""
+    """A local pool of ``workers`` processes (see :func:`worker_context`)."""
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -128,10 +198,8 @@ class ProcessPool(Executor):
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init, initargs=(os.getpid(),),
-        )
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=worker_context(),
+                                   initializer=_worker_init)
 
     def _restart(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -142,6 +210,8 @@ class ProcessPool(Executor):
         """Keep ``2 x workers`` runs in flight (so a dying worker takes few runs with it); when
         one dies, start a new pool and make the runs that were in flight again, one at a time.
         """
+        from .runner import RunResult
+
         todo: deque[RunSpec] = deque(specs)
         suspects: deque[RunSpec] = deque()
         deaths: dict[str, int] = {}
@@ -261,6 +331,8 @@ class DaskExecutor(Executor):
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         from distributed import as_completed as dask_completed
 
+        from .runner import RunResult
+
         futures = self._client.map(fn, list(specs), pure=False)
         by_key = {f.key: s for f, s in zip(futures, specs, strict=True)}
         try:
@@ -283,6 +355,20 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
 
+def local_workers(workers: int | None = None, runs: int | None = None) -> int:
+    """How many local workers to start: ``workers``, default the number of CPUs, and no more
+    than ``runs`` (the number of runs to make) when given."""
+    n = workers or os.cpu_count() or 1
+    return max(1, min(n, runs)) if runs is not None else n
+
+
+def uses_process_pool(workers: int | None = None, scheduler: str | None = None,
+                      dask_local: bool = False) -> bool:
+    """Whether :func:`make_executor` would start a :class:`ProcessPool` for these options (if
+    there are at least two runs to make)."""
+    return not scheduler and not dask_local and local_workers(workers) > 1
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None,
                   dask_local: bool = False, runs: int | None = None) -> Executor:
     """The executor for these options: Dask if asked, in-process for one worker, else a pool.
@@ -294,9 +380,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
         raise ExecutorError("give either --scheduler or --dask-local, not both")
     if workers is not None and workers < 1:
         raise ExecutorError(f"--workers must be at least 1, got {workers}")
-    n = workers or os.cpu_count() or 1
-    if runs is not None:
-        n = max(1, min(n, runs))
+    n = local_workers(workers, runs)
     if scheduler:
         return DaskExecutor(scheduler=scheduler)
     if dask_local:

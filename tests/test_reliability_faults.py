@@ -159,6 +159,24 @@ def children(pid: int) -> list[tuple[int, str]]:
     return out
 
 
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the children of ``pid``, their children, and so on."""
+    found = children(pid)
+    return found + [d for child, _ in found for d in descendants(child)]
+
+
+def pool_workers(pid: int) -> list[int]:
+    """The process pool's workers under sweep process ``pid``: spawned by it, or forked by its
+    fork server."""
+    out = []
+    for child, cmd in children(pid):
+        if "spawn_main" in cmd:
+            out.append(child)
+        elif "multiprocessing.forkserver" in cmd:
+            out += [worker for worker, _ in children(child)]
+    return out
+
+
 def alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -172,8 +190,8 @@ def test_a_killed_worker_costs_no_run(tmp_path, scenario, reference):
     made again, and the sweep finishes with every run ok."""
     proc = cli("sweep", str(scenario), "--workers", "2", "--out", "out", cwd=tmp_path)
     wait_for_runs(proc, tmp_path / "out", 3)
-    workers = [pid for pid, cmd in children(proc.pid) if "spawn_main" in cmd]
-    assert workers, children(proc.pid)
+    workers = pool_workers(proc.pid)
+    assert workers, descendants(proc.pid)
     os.kill(workers[0], signal.SIGKILL)
     record("fault", "worker SIGKILL")
     stdout, stderr = proc.communicate(timeout=120)
@@ -274,7 +292,7 @@ def test_signalled_sweep_keeps_its_runs_and_resumes_to_the_same_tables(tmp_path,
     sig, group, workers, code, message = SIGNALS[how]
     proc = cli("sweep", str(scenario), "--workers", str(workers), "--out", "out", cwd=tmp_path)
     wait_for_runs(proc, tmp_path / "out", 3)
-    pool = [pid for pid, _ in children(proc.pid)]
+    pool = [pid for pid, _ in descendants(proc.pid)]
     if group:  # Ctrl-C in a terminal: the parent and its workers all get SIGINT
         os.killpg(proc.pid, sig)
     else:

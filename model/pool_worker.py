@@ -1,0 +1,34 @@
+"""What the process pool's fork server loads before it forks workers (see
+:func:`smegrowth.executors.start_worker_server`); not for other use.
+
+Importing this module imports the model and the sweep's run function
+(:func:`smegrowth.store.run_encoded`) and makes one tiny run, which loads the model's compiled
+loops from numba's disk cache (~0.3 s). Done once in the server, every worker forked from it
+starts with them loaded, instead of loading them at its first run.
+"""
+
+from __future__ import annotations
+
+from . import store  # noqa: F401 - imported for the workers, which call store.run_encoded
+from .model import EnterpriseModel
+
+WARM_UP_SCALE = 0.002
+"""Share of the national population in the warm-up run (a few hundred firms)."""
+WARM_UP_QUARTERS = 2
+
+
+def warm_up() -> None:
+    """Make one tiny run and take it apart, so that the compiled loops are loaded here.
+
+    A model that raises here is left to raise in the workers' runs, where it is recorded as the
+    runs' failure: the warm-up only saves time.
+    """
+    try:
+        model = EnterpriseModel(scale=WARM_UP_SCALE, rng=0)
+        model.run(WARM_UP_QUARTERS)
+        model.release()
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
+
+
+warm_up()
