@@ -11,6 +11,10 @@ Adding commands from another module: define ``register(app)`` in it (or decorate
 ``smegrowth.cli.app`` with ``@app.command()`` at import) and list the module in :data:`PLUGINS`.
 Inside a command, ``with user_errors():`` turns the package's user-facing exceptions into the
 one-line message and exit status 2.
+
+This module imports only Typer when it loads; the commands import the model when they run. So
+``smegrowth sweep`` with a process pool starts the pool's fork server first, which imports the
+model while this process does too (see :func:`smegrowth.executors.start_worker_server`).
 """
 
 from __future__ import annotations
@@ -30,18 +34,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from .executors import ExecutorError
-from .levers.base import LeverError
-from .parameters import ParameterError
-from .scenario import ScenarioError, load_scenario
-from .store import StoreError
-
 SCENARIOS_ENV = "SMEGROWTH_SCENARIOS"
 """Environment variable naming a folder of scenario files to use instead of the bundled ones."""
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ScenarioError, ParameterError, LeverError, StoreError, ExecutorError, OSError,
-)
-"""Exceptions that are the user's to fix: reported in one line, exit status 2."""
 PLUGINS: list[str] = ["smegrowth.analysis_cli", "smegrowth.validation_cli"]
 """Modules that add commands to :data:`app`; a missing module is skipped."""
 
@@ -84,12 +78,25 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that are the user's to fix: reported in one line, exit status 2."""
+    from .executors import ExecutorError
+    from .levers.base import LeverError
+    from .parameters import ParameterError
+    from .scenario import ScenarioError
+    from .store import StoreError
+
+    return ScenarioError, ParameterError, LeverError, StoreError, ExecutorError, OSError
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the package's user-facing exceptions into ``error: <one line>`` and exit status 2."""
     try:
         yield
-    except USER_ERRORS as exc:
+    except Exception as exc:
+        if not isinstance(exc, user_error_types()):
+            raise
         raise fail(_describe(exc)) from None
 
 
@@ -228,6 +235,7 @@ def run(
     fresh: FreshOption = False,
 ) -> None:
     """Run one scenario and print its headline outcomes (nothing is written unless --out)."""
+    from .scenario import load_scenario
     from .sweep import format_seconds, run_single, run_sweep
 
     with user_errors():
@@ -277,6 +285,14 @@ def sweep(
     fresh: FreshOption = False,
 ) -> None:
     """Run every run of a sweep not yet in its results folder (an interrupted sweep resumes)."""
+    from .executors import start_worker_server, uses_process_pool
+
+    if uses_process_pool(workers, scheduler, dask_local):
+        # before the imports below, which the server makes at the same time; with this module
+        # too, which workers import when they run the console script again (not when it is the
+        # main module itself, ``python -m smegrowth.cli``: workers run it afresh)
+        start_worker_server(preload=[__name__] if __name__ != "__main__" else [])
+    from .scenario import load_scenario
     from .sweep import SweepInterrupted, run_sweep
 
     with user_errors():
@@ -304,6 +320,7 @@ def sweep(
 def check(file: ScenarioArg) -> None:
     """Validate a scenario or sweep file without running it."""
     from .runner import plan_runs
+    from .scenario import load_scenario
 
     with user_errors():
         scenario = load_scenario(resolve_scenario(file))
@@ -316,6 +333,8 @@ def check(file: ScenarioArg) -> None:
 @app.command()
 def scenarios() -> None:
     """List the bundled scenarios with their descriptions."""
+    from .scenario import ScenarioError, load_scenario
+
     folder = scenarios_dir()
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:

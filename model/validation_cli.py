@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 import yaml
 
@@ -60,6 +59,8 @@ def validate_command(
                                          "fails.")] = False,
 ) -> None:
     """Validate the baseline against the stylised facts and the 2024 calibration targets."""
+    import pandas as pd
+
     from .validation.report import run_validation
     from .validation.targets import load_targets
 

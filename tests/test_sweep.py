@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing.forkserver
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
+from smegrowth import executors
 from smegrowth import store as store_module
 from smegrowth.api import run_scenario, sweep, sweep_report
 from smegrowth.levers import Lever, LeverSettings, register_lever
@@ -101,6 +104,64 @@ def test_process_pool_gives_identical_results(in_process, tmp_path):
     runs, ts = tables(tmp_path / "pool")
     assert_frame_equal(runs, expected_runs)
     assert_frame_equal(ts, expected_ts)
+
+
+def test_pool_workers_are_forked_from_a_fork_server_where_the_platform_has_one(monkeypatch):
+    expected = "forkserver" if sys.platform != "win32" else "spawn"
+    assert executors.worker_context().get_start_method() == expected
+    monkeypatch.setattr(executors, "has_fork_server", lambda: False)
+    assert executors.worker_context().get_start_method() == "spawn"
+
+
+def worker_state(spec) -> dict:
+    """Run in a pool worker: what it has loaded and which threads it runs."""
+    status = Path("/proc/self/status")
+    threads = (int(next(line.split()[1] for line in status.read_text().splitlines()
+                        if line.startswith("Threads:"))) if status.exists() else None)
+    return {"preloaded": "smegrowth.pool_worker" in sys.modules, "threads": threads,
+            "python_threads": sorted(t.name for t in threading.enumerate()),
+            "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+@pytest.mark.skipif(not executors.has_fork_server(), reason="no fork server on this platform")
+def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
+    """Workers are forked from a server that imported the model (and so are they), with BLAS on
+    one thread: besides the main thread only the parent-watch thread runs, so the server was
+    single-threaded when it forked (safe)."""
+    with executors.ProcessPool(2) as pool:
+        states = list(pool.map(worker_state, [None, None]))
+        server = multiprocessing.forkserver._forkserver._forkserver_pid
+        tasks = Path(f"/proc/{server}/task")
+        if tasks.exists():  # Linux: the server's only other thread is jemalloc's (fork-safe)
+            others = sorted((t / "comm").read_text().strip() for t in tasks.iterdir()
+                            if t.name != str(server))
+            assert others in ([], ["jemalloc_bg_thd"]), others
+    for state in states:
+        assert state["preloaded"] and state["blas"] == "1"
+        assert state["python_threads"] == ["MainThread", "parent-watch"]
+        if state["threads"] is not None:
+            assert state["threads"] == 2, state
+
+
+def test_the_command_line_loads_the_model_only_when_a_command_runs():
+    code = ("import sys, smegrowth.cli, smegrowth; "
+            "print(sorted(m for m in ('pandas', 'numba', 'smegrowth.model') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_package_names_resolve_as_before():
+    import smegrowth
+    import smegrowth.sweep  # the submodule does not hide the function of the same name
+
+    assert smegrowth.sweep is sweep and smegrowth.run_scenario is run_scenario
+    for name in smegrowth.__all__:
+        assert getattr(smegrowth, name) is not None
+    from smegrowth.model import EnterpriseModel
+
+    assert smegrowth.EnterpriseModel is EnterpriseModel
+    with pytest.raises(AttributeError):
+        smegrowth.no_such_name  # noqa: B018
 
 
 def test_dask_local_cluster_gives_identical_results(in_process, tmp_path):
