@@ -285,13 +285,14 @@ def sweep(
     fresh: FreshOption = False,
 ) -> None:
     """Run every run of a sweep not yet in its results folder (an interrupted sweep resumes)."""
-    from .executors import start_worker_server, uses_process_pool
+    from .executors import DASK_WORKER_MODULES, start_worker_server, uses_worker_server
 
-    if uses_process_pool(workers, scheduler, dask_local):
+    if uses_worker_server(workers, scheduler, dask_local):
         # before the imports below, which the server makes at the same time; with this module
         # too, which workers import when they run the console script again (not when it is the
         # main module itself, ``python -m smegrowth.cli``: workers run it afresh)
-        start_worker_server(preload=[__name__] if __name__ != "__main__" else [])
+        preload = [*(DASK_WORKER_MODULES if dask_local else ()), *([__name__] if __name__ != "__main__" else [])]
+        start_worker_server(preload=preload)
     from .scenario import load_scenario
     from .sweep import SweepInterrupted, run_sweep
 
