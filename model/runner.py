@@ -274,12 +274,31 @@ def execute(spec: RunSpec) -> RunResult:
 
 
 def run_one(spec: RunSpec) -> RunResult:
-    """Make one run; an exception in the model comes back as a failed result instead of raising."""
+    """Make one run; an exception in the model comes back as a failed result instead of raising.
+
+    A Ctrl-C (or the command line's SIGTERM) that native code turned into an ordinary exception
+    still stops the sweep: numba, for one, reports a ``KeyboardInterrupt`` raised in a Python
+    callback of a compiled loop as a ``SystemError`` caused by it."""
     start = time.perf_counter()
     try:
         return execute(spec)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None:
+            raise interrupt from exc
         return RunResult.failure(spec, exc, time.perf_counter() - start, worker_name())
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The ``KeyboardInterrupt`` among the causes and contexts of ``exc``, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def worker_name() -> str:

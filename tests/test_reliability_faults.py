@@ -243,6 +243,7 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
 
 
 
+
 HALF_A_RESULT = """
 import gc, multiprocessing.queues, os, struct, sys, threading, time
 from smegrowth.executors import ProcessPool
@@ -370,6 +371,45 @@ def test_a_ctrl_c_that_python_drops_in_a_finalizer_still_stops_the_sweep(tmp_pat
     assert resume(path, tmp_path / "out").ok == 6 - stopped.value.report.ok
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
+
+class WrappedCtrlCLever(Lever):
+    """A test lever whose run gets Ctrl-C inside native code that reports it as another error."""
+
+    name = "test_reliability_wrapped_ctrl_c"
+    Settings = FinalizerCtrlCSettings
+    fired = False
+
+    def act(self, model) -> None:
+        if model.quarter == self.settings.at_quarter and not WrappedCtrlCLever.fired:
+            WrappedCtrlCLever.fired = True
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as interrupt:  # as numba reports one raised in a callback
+                raise SystemError("a compiled loop returned a result with an exception set") from interrupt
+
+
+register_lever(WrappedCtrlCLever)
+
+
+def test_a_ctrl_c_that_native_code_wraps_in_another_error_stops_the_sweep(tmp_path):
+    """Ctrl-C during a compiled loop's Python callback comes out as a SystemError caused by the
+    KeyboardInterrupt; the sweep stops as for any Ctrl-C, and the run is not recorded as failed."""
+    path = write(tmp_path, "wrapped.yaml", """
+        name: wrapped
+        scale: 0.01
+        quarters: 3
+        levers: {test_reliability_wrapped_ctrl_c: {}}
+        design:
+          replicates: 6
+    """)
+    WrappedCtrlCLever.fired = False
+    with pytest.raises(SweepInterrupted) as stopped:
+        resume(path, tmp_path / "out")
+    record("fault", "Ctrl-C wrapped by native code")
+    report = stopped.value.report
+    assert report.failed == 0 and 0 <= report.ok < 6
+    assert not list((tmp_path / "out" / "runs").glob("*.failed.json"))
+    assert resume(path, tmp_path / "out").ok == 6 - report.ok
 # --- the disk -------------------------------------------------------------------------------------
 
 
