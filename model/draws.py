@@ -42,8 +42,7 @@ def entropy(seed: int, quarter: int, purpose: str) -> list[int]:
 def key(seed: int, quarter: int, purpose: str) -> np.uint64:
     """The 64-bit key of the draws for ``purpose`` in ``quarter`` of the run seeded with ``seed``:
     ``SeedSequence([seed, quarter, crc32(purpose)]).generate_state(1, np.uint64)[0]``."""
-    low, high = _seed_state(_words(entropy(seed, quarter, purpose)), 2)
-    return low | (high << np.uint64(32))
+    return _seed_state64(entropy(seed, quarter, purpose), 1)[0]
 
 
 def stream(seed: int, quarter: int, purpose: str) -> np.random.Generator:
@@ -96,6 +95,13 @@ def seed_state(entropy: Sequence[int], n_words: int) -> np.ndarray:
     return _seed_state(_words(entropy), n_words).astype(np.uint32)
 
 
+def _seed_state64(entropy: Sequence[int], n_words: int) -> np.ndarray:
+    """``generate_state(n_words, np.uint64)``: pairs of 32-bit words, the first the low half (as
+    numpy reads them, whatever the machine's byte order)."""
+    words = _seed_state(_words(entropy), 2 * n_words)
+    return words[0::2] | (words[1::2] << np.uint64(32))
+
+
 class _Entropy(ISeedSequence):
     """Seeds a bit generator as ``SeedSequence(entropy)`` would (without spawning children)."""
 
@@ -104,7 +110,7 @@ class _Entropy(ISeedSequence):
 
     def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
         if np.dtype(dtype) == np.uint64:
-            return seed_state(self.entropy, 2 * n_words).view(np.uint64)
+            return _seed_state64(self.entropy, n_words)
         return seed_state(self.entropy, n_words)
 
 

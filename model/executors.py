@@ -160,10 +160,11 @@ def start_worker_server(preload: Sequence[str] = ()) -> None:
         forkserver.ensure_running()
 
 
-def worker_context() -> BaseContext:
-    """How pool workers start: forked from the fork server where there is one, else spawned."""
+def worker_context(preload: Sequence[str] = ()) -> BaseContext:
+    """How local workers start: forked from the fork server (started with ``preload`` if it is not
+    running yet) where there is one, else spawned."""
     if has_fork_server():
-        start_worker_server()
+        start_worker_server(preload)
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
 
@@ -324,8 +325,7 @@ class DaskExecutor(Executor):
                 self.description = f"Dask cluster at {scheduler}"
             else:
                 workers = local_workers or os.cpu_count() or 1
-                method = "forkserver" if has_fork_server() else "spawn"
-                start_worker_server(preload=DASK_WORKER_MODULES)  # unless started already
+                method = worker_context(DASK_WORKER_MODULES).get_start_method()
                 with dask.config.set({NANNY_TRIM: None, WORKER_PROFILER: False, DASK_START_METHOD: method}):
                     self._cluster = LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True,

@@ -330,86 +330,62 @@ class _CtrlCWhenCollected:
         signal.raise_signal(signal.SIGINT)
 
 
-class FinalizerCtrlCSettings(LeverSettings):
+class CtrlCSettings(LeverSettings):
     at_quarter: int = 1
+    how: str = "finalizer"
 
 
 @register_lever
-class FinalizerCtrlCLever(Lever):
-    """A test lever that leaves garbage whose finalizer gets Ctrl-C, in its first run only."""
+class CtrlCLever(Lever):
+    """A test lever whose first run gets Ctrl-C where it is easily lost: in a finalizer (Python drops
+    the KeyboardInterrupt there), or in native code that reports it as another error (numba turns one
+    raised in a compiled loop's Python callback into a SystemError caused by it)."""
 
-    name = "test_reliability_finalizer_ctrl_c"
-    Settings = FinalizerCtrlCSettings
+    name = "test_reliability_ctrl_c"
+    Settings = CtrlCSettings
     fired = False
 
     def act(self, model) -> None:
-        if model.quarter == self.settings.at_quarter and not FinalizerCtrlCLever.fired:
-            FinalizerCtrlCLever.fired = True
+        if model.quarter != self.settings.at_quarter or CtrlCLever.fired:
+            return
+        CtrlCLever.fired = True
+        if self.settings.how == "finalizer":
             _CtrlCWhenCollected()  # collected at once, in the middle of the run
+            return
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError("a compiled loop returned a result with an exception set") from interrupt
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped Ctrl-C
-def test_a_ctrl_c_that_python_drops_in_a_finalizer_still_stops_the_sweep(tmp_path):
-    """Ctrl-C that lands in a finalizer (garbage collection runs many between runs) raises inside
-    it, where Python prints the KeyboardInterrupt and drops it; the sweep stops after that run all the
-    same, with its finished runs safe, and resumes to the full table."""
-    path = write(tmp_path, "finalizer.yaml", """
-        name: finalizer
+@pytest.mark.parametrize(("how", "runs_finished"), [("finalizer", 1), ("wrapped", 0)])
+def test_a_ctrl_c_that_is_easily_lost_still_stops_the_sweep(tmp_path, how, runs_finished):
+    """A Ctrl-C dropped in a finalizer stops the sweep after the run it landed in (garbage collection
+    runs many between runs); one that native code wraps in another error stops it at once, and the
+    run is not recorded as failed. Either way the finished runs are safe and the sweep resumes to the
+    full table."""
+    path = write(tmp_path, "ctrl_c.yaml", f"""
+        name: ctrl_c
         scale: 0.01
         quarters: 3
-        levers: {test_reliability_finalizer_ctrl_c: {}}
+        levers: {{test_reliability_ctrl_c: {{how: {how}}}}}
         design:
           replicates: 6
     """)
-    FinalizerCtrlCLever.fired = False
+    CtrlCLever.fired = False
     with pytest.raises(SweepInterrupted) as stopped:
         resume(path, tmp_path / "out")
-    record("fault", "Ctrl-C dropped in a finalizer")
-    assert 1 <= stopped.value.report.ok < 6
-    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == stopped.value.report.ok
+    record("fault", f"Ctrl-C {how}")
+    report = stopped.value.report
+    assert report.failed == 0 and runs_finished <= report.ok < 6
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == report.ok
+    assert not list((tmp_path / "out" / "runs").glob("*.failed.json"))
     assert_clean(tmp_path / "out")
-    assert resume(path, tmp_path / "out").ok == 6 - stopped.value.report.ok
+    assert resume(path, tmp_path / "out").ok == 6 - report.ok
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
-class WrappedCtrlCLever(Lever):
-    """A test lever whose run gets Ctrl-C inside native code that reports it as another error."""
-
-    name = "test_reliability_wrapped_ctrl_c"
-    Settings = FinalizerCtrlCSettings
-    fired = False
-
-    def act(self, model) -> None:
-        if model.quarter == self.settings.at_quarter and not WrappedCtrlCLever.fired:
-            WrappedCtrlCLever.fired = True
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt as interrupt:  # as numba reports one raised in a callback
-                raise SystemError("a compiled loop returned a result with an exception set") from interrupt
-
-
-register_lever(WrappedCtrlCLever)
-
-
-def test_a_ctrl_c_that_native_code_wraps_in_another_error_stops_the_sweep(tmp_path):
-    """Ctrl-C during a compiled loop's Python callback comes out as a SystemError caused by the
-    KeyboardInterrupt; the sweep stops as for any Ctrl-C, and the run is not recorded as failed."""
-    path = write(tmp_path, "wrapped.yaml", """
-        name: wrapped
-        scale: 0.01
-        quarters: 3
-        levers: {test_reliability_wrapped_ctrl_c: {}}
-        design:
-          replicates: 6
-    """)
-    WrappedCtrlCLever.fired = False
-    with pytest.raises(SweepInterrupted) as stopped:
-        resume(path, tmp_path / "out")
-    record("fault", "Ctrl-C wrapped by native code")
-    report = stopped.value.report
-    assert report.failed == 0 and 0 <= report.ok < 6
-    assert not list((tmp_path / "out" / "runs").glob("*.failed.json"))
-    assert resume(path, tmp_path / "out").ok == 6 - report.ok
 # --- the disk -------------------------------------------------------------------------------------
 
 
