@@ -25,9 +25,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -51,6 +53,13 @@ class WorkerDiedError(RuntimeError):
 
 MAX_WORKER_DEATHS = 2
 """A run whose worker process died this many times (the last time alone) is recorded as failed."""
+
+WATCH_INTERVAL = 1.0
+"""Seconds between the process pool's checks that its workers are alive."""
+STUCK_AFTER = 3.0
+"""Seconds a worker may lie dead in a pool that is not broken before the pool counts as stuck (the
+pool notices a dead worker itself within milliseconds, except in the case of
+:meth:`ProcessPool._wait`)."""
 
 
 class Executor:
@@ -237,7 +246,7 @@ class ProcessPool(Executor):
                         raise ExecutorError("worker processes keep dying as they start")
                     self._restart()
                     continue
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done = self._wait(inflight)
                 broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done
                              if not f.cancelled())
                 if broken:
@@ -266,24 +275,56 @@ class ProcessPool(Executor):
             for future in inflight:
                 future.cancel()
 
-    def close(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+    def _wait(self, inflight: dict[Future[RunResult], RunSpec]) -> set[Future[RunResult]]:
+        """Wait until a run in flight is done, and break the pool if it is stuck.
 
-    def abort(self) -> None:
+        A worker killed while it sends a result (the OOM killer at the end of a run: a run's files
+        fill several pipe buffers) leaves half a message in the result pipe, which the pool's
+        manager thread waits to read to the end, forever: it never sees that the worker died, and
+        no future ever completes. A worker dead for :data:`STUCK_AFTER` seconds while the pool is not
+        broken is that case: the pool's workers are stopped and its result pipe closed, so the
+        manager thread reads end-of-file and breaks the pool, and its runs are made again.
+        """
+        dead_since: float | None = None
+        while True:
+            done, _ = wait(inflight, timeout=WATCH_INTERVAL, return_when=FIRST_COMPLETED)
+            if done:
+                return done
+            if getattr(self._pool, "_broken", False):
+                continue  # the manager thread is failing the runs in flight
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
+            # a sentinel is readable once its process has ended; waiting on it reads nothing
+            if not multiprocessing.connection.wait([p.sentinel for p in processes], timeout=0):
+                dead_since = None
+            elif dead_since is None:
+                dead_since = time.monotonic()
+            elif time.monotonic() - dead_since > STUCK_AFTER:
+                logging.getLogger(__name__).warning("a worker died while sending a result: restarting the pool")
+                self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        """Terminate the pool's workers and close this process's end of their result pipe.
+
+        The pool keeps the write end of its result pipe in this process too, so a worker killed
+        while it was sending a result would leave half a message that the pool's manager thread
+        waits for forever, and shutdown with it (a signalled sweep hung about once in fifteen). With
+        this end closed, the workers' ends closing as they die make that end-of-file, which the pool
+        takes for a broken pool."""
         terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
         if terminate is not None:
             terminate()
         else:
             for process in list((getattr(self._pool, "_processes", None) or {}).values()):
                 process.terminate()
-        # The pool keeps the write end of its result pipe in this process too, so a worker killed
-        # while it was sending a result (a run's files fill several pipe buffers) would leave half
-        # a message that the pool's manager thread waits for forever, and shutdown with it (a
-        # signalled sweep hung about once in fifteen). With this end closed, the dead workers'
-        # ends closing make that end-of-file, which the pool takes for a broken pool.
         writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
         if writer is not None:
             writer.close()
+
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def abort(self) -> None:
+        self._stop_workers()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

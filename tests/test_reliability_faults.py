@@ -278,6 +278,72 @@ def test_aborting_a_pool_whose_worker_died_sending_a_result_does_not_hang(tmp_pa
     record("fault", "worker died half-way through sending a result")
     assert done.stdout.strip() == "stopped", done.stdout + done.stderr
 
+DIES_SENDING = """
+import gc, multiprocessing.queues, os, struct, sys
+from pathlib import Path
+from smegrowth.levers import Lever, LeverSettings, register_lever
+from smegrowth.scenario import load_scenario
+from smegrowth.sweep import run_sweep
+
+
+class DiesSendingSettings(LeverSettings):
+    die: bool = False
+
+
+@register_lever
+class DiesSendingLever(Lever):
+    # as a worker that the OOM killer stops while it sends a run's result: it holds the pipe's lock
+    # and has written a frame header and a few bytes of the frame
+
+    name = "test_reliability_dies_sending"
+    Settings = DiesSendingSettings
+
+    def act(self, model) -> None:
+        if self.settings.die and model.quarter >= 1:
+            queue = next(o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue)
+            if queue._wlock is not None:
+                queue._wlock.acquire()
+            os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
+            os._exit(9)
+
+
+if __name__ == "__main__":
+    report = run_sweep(load_scenario(sys.argv[1]), out=Path(sys.argv[2]), workers=2, progress=False)
+    for run in report.runs.sort_values("run_id").itertuples():
+        print(run.run_id, run.status, run.error)
+"""
+
+
+def test_a_worker_killed_while_it_sends_a_result_does_not_hang_the_sweep(tmp_path):
+    """A worker killed while it sends a result (by the OOM killer, at the end of a run) leaves half a
+    message in the pool's result pipe, which the pool would wait for forever. The sweep notices the
+    dead worker, replaces the pool, records the run that killed its worker twice as failed and
+    finishes the others."""
+    script = write(tmp_path, "dies_sending.py", DIES_SENDING)
+    path = write(tmp_path, "dies_sending.yaml", """
+        name: dies_sending
+        scale: 0.01
+        quarters: 2
+        design:
+          policies:
+            calm: {levers: {test_reliability_dies_sending: {}}}
+            dies: {levers: {test_reliability_dies_sending: {die: true}}}
+            baseline: {}
+    """)
+    try:
+        done = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "out")],
+                              capture_output=True, text=True, timeout=240, check=False)
+    except subprocess.TimeoutExpired as stuck:
+        raise AssertionError(f"the sweep hung: {stuck.stdout!r} {stuck.stderr!r}") from None
+    record("fault", "worker killed half-way through sending a result, twice")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("baseline-s0000-r000 ok"), done.stdout
+    assert lines[1].startswith("calm-s0000-r000 ok"), done.stdout
+    assert lines[2].startswith("dies-s0000-r000 failed WorkerDiedError: the worker process making this run "
+                               "died 2 times"), done.stdout
+
+
 SIGNALS = {  # signal, to the whole process group (a terminal's Ctrl-C), workers, exit, message
     "SIGINT": (signal.SIGINT, False, 1, 130, "interrupted: "),
     "SIGINT-to-group": (signal.SIGINT, True, 2, 130, "interrupted: "),
