@@ -10,7 +10,8 @@ a. a 40-quarter baseline at scale 1.0: construction and stepping time, peak memo
 b. scaling with population, scale 0.1 to 4.0: cost per firm-quarter;
 c. the per-agent reference (``reference_model.py``) against the vectorised model on the same
    population at scale 1.0, and the statistical agreement of their key outcomes;
-d. sweep throughput: 200 runs at scale 0.1 on 1 and 2 local workers and a local Dask cluster;
+d. sweep throughput: 200 runs at scale 0.1 on 1 and 2 local workers and a local Dask cluster, in three
+   interleaved rounds (ratios within a round, medians over rounds);
 e. memory across a 500-run sweep in one worker process.
 
 The machine is shared and noisy: compare ratios within one run, not figures across runs.
@@ -57,7 +58,7 @@ FULL = {
     "scaling": {"scales": [0.1, 0.5, 1.0, 2.0, 4.0], "quarters": 40, "repeats": 3},
     "reference": {"scale": 1.0, "quarters": 3, "repeats": 3},
     "agreement": {"scale": 0.02, "quarters": 12, "seeds": 10},
-    "sweep": {"runs": 200},
+    "sweep": {"runs": 200, "rounds": 3},
     "memory": {"runs": 500, "scale": 0.02, "quarters": 24, "leak_runs": 40},
 }
 QUICK = {
@@ -65,7 +66,7 @@ QUICK = {
     "scaling": {"scales": [0.1, 0.5, 1.0], "quarters": 40, "repeats": 1},
     "reference": {"scale": 0.1, "quarters": 2, "repeats": 1},
     "agreement": {"scale": 0.01, "quarters": 8, "seeds": 4},
-    "sweep": {"runs": 16},
+    "sweep": {"runs": 16, "rounds": 1},
     "memory": {"runs": 60, "scale": 0.02, "quarters": 24, "leak_runs": 8},
 }
 
@@ -199,8 +200,13 @@ def summarise_models(runs: list[dict]) -> dict:
     return med
 
 
-def section_sweeps(runs: int, workdir: Path) -> dict:
-    """The sweep benchmark through the CLI, on 1 and 2 workers and a local Dask cluster."""
+def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
+    """The sweep benchmark through the CLI, on 1 and 2 workers and a local Dask cluster, ``rounds`` times.
+
+    The three setups run in turn within each round, in an order that rotates from round to round, and
+    the ratios are taken within a round: a shared machine's speed drifts over minutes, and a ratio of
+    two sweeps a minute apart is what it is least likely to bias. The medians over rounds are judged.
+    """
     import pandas as pd
 
     scenario = HERE / "sweep_throughput.yaml"
@@ -215,37 +221,55 @@ def section_sweeps(runs: int, workdir: Path) -> dict:
         "process pool (--workers 2)": ["--workers", "2"],
         "Dask LocalCluster (--workers 2 --dask-local)": ["--workers", "2", "--dask-local"],
     }
-    out: dict[str, dict] = {}
+    labels = list(setups)
+    measured: dict[str, list[dict]] = {label: [] for label in labels}
     tables = {}
-    for label, flags in setups.items():
-        folder = workdir / f"sweep-{len(out)}"
-        log(f"sweep {runs} runs: {label}")
-        res = measure("command", "--", exe, "sweep", str(scenario), *flags, "--out", str(folder), "--fresh")
-        if res["returncode"] != 0:
-            raise RuntimeError(f"sweep failed ({label}):\n{res['stderr_tail']}")
-        table = pd.read_parquet(folder / "runs.parquet")
-        res["ok"] = int((table["status"] == "ok").sum())
-        res["mean_run_s"] = float(table["elapsed_s"].mean())
-        res["runs_per_min"] = 60.0 * runs / res["wall_s"]
-        res["flags"] = " ".join(flags)
-        tables[label] = table.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
-        out[label] = res
-        shutil.rmtree(folder, ignore_errors=True)
+    for r in range(rounds):
+        for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+            folder = workdir / f"sweep-{labels.index(label)}"
+            log(f"sweep {runs} runs: {label}, round {r + 1}/{rounds}")
+            flags = setups[label]
+            res = measure("command", "--", exe, "sweep", str(scenario), *flags, "--out", str(folder), "--fresh")
+            if res["returncode"] != 0:
+                raise RuntimeError(f"sweep failed ({label}):\n{res['stderr_tail']}")
+            table = pd.read_parquet(folder / "runs.parquet")
+            res["ok"] = int((table["status"] == "ok").sum())
+            res["mean_run_s"] = float(table["elapsed_s"].mean())
+            tables[label] = table.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
+            measured[label].append(res)
+            shutil.rmtree(folder, ignore_errors=True)
     first = next(iter(tables.values()))
     identical = all(first.equals(t) for t in tables.values())
-    walls = [r["wall_s"] for r in out.values()]
-    cpu = [r["cpu_s"] / runs for r in out.values()]
+    one, pool, dask = (measured[label] for label in labels)
+    speedups = [a["wall_s"] / b["wall_s"] for a, b in zip(one, pool, strict=True)]
+    gaps = [c["wall_s"] / b["wall_s"] - 1.0 for b, c in zip(pool, dask, strict=True)]
+    executors = {}
+    for label in labels:
+        rs = measured[label]
+        e = {key: statistics.median(x[key] for x in rs) for key in ("wall_s", "cpu_s", "mean_run_s", "other_load")}
+        e["wall_s_all"] = [x["wall_s"] for x in rs]
+        e["peak_rss_mb"] = max(x["peak_rss_mb"] for x in rs)
+        e["ok"] = min(x["ok"] for x in rs)
+        e["runs_per_min"] = 60.0 * runs / e["wall_s"]
+        e["flags"] = " ".join(setups[label])
+        executors[label] = e
+    cpu = [executors[label]["cpu_s"] / runs for label in labels]
     return {
         "runs": runs,
+        "rounds": rounds,
         "scenario": str(scenario.relative_to(HERE.parent))
         if runs == 200
         else f"benchmarks/sweep_throughput.yaml with {runs} replicates",
-        "executors": out,
-        "speedup_2_workers": walls[0] / walls[1],
-        "dask_vs_pool": walls[2] / walls[1] - 1.0,
+        "executors": executors,
+        "speedup_2_workers": statistics.median(speedups),
+        "speedups_2_workers": speedups,
+        "dask_vs_pool": statistics.median(gaps),
+        "dask_gaps": gaps,
         "speedup_estimate": 2.0 * cpu[0] / cpu[1],
         "dask_estimate": cpu[2] / cpu[1] - 1.0,
-        "busy": max(r["other_load"] for r in out.values()),
+        "busy": statistics.median(
+            max(x["other_load"] for x in by_round) for by_round in zip(one, pool, dask, strict=True)
+        ),
         "identical": identical,
     }
 
@@ -339,7 +363,7 @@ def render(res: dict, quick: bool) -> str:
         )
         rows.append(
             (
-                f"sweep throughput, 2 workers / 1 ({w['runs']} runs)",
+                f"sweep throughput, 2 workers / 1 ({w['runs']} runs, median of {w['rounds']} rounds)",
                 f"≥ {TARGETS['two_workers']}×",
                 f"{w['speedup_2_workers']:.2f}×" + busy_note,
                 None if busy else w["speedup_2_workers"] >= TARGETS["two_workers"],
@@ -457,22 +481,27 @@ def render(res: dict, quick: bool) -> str:
             "",
             f"{w['runs']} replicates of the baseline at scale 0.1, 24 quarters ({w['scenario']}), through "
             "`smegrowth sweep FILE <flags> --out DIR --fresh`; wall time from start to exit (start-up, "
-            "workers and consolidation included); peak RSS of the largest single process.",
+            "workers and consolidation included); peak RSS of the largest single process. The three setups "
+            f"ran in turn, {w['rounds']} rounds, in an order rotating by round; medians over rounds, and each "
+            "round's wall time.",
             "",
-            "| executor | wall time | runs per minute | mean time per run in the worker | CPU s per run, all "
-            "processes | other processes' load | peak RSS | runs ok |",
-            "|---|---|---|---|---|---|---|---|",
+            "| executor | wall time (median) | each round | runs per minute | mean time per run in the worker | "
+            "CPU s per run, all processes | other processes' load | peak RSS | runs ok |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for label, e in w["executors"].items():
             lines.append(
-                f"| {label} | {e['wall_s']:.1f} s | {e['runs_per_min']:.0f} | {e['mean_run_s']:.2f} s | "
+                f"| {label} | {e['wall_s']:.1f} s | {', '.join(f'{t:.1f}' for t in e['wall_s_all'])} s | "
+                f"{e['runs_per_min']:.0f} | {e['mean_run_s']:.2f} s | "
                 f"{e['cpu_s'] / w['runs']:.2f} s | {e['other_load']:.2f} cores | {e['peak_rss_mb']:.0f} MB | "
                 f"{e['ok']} |"
             )
         lines += [
             "",
-            f"2 workers: {w['speedup_2_workers']:.2f}× the throughput of 1. Dask: "
-            f"{100 * w['dask_vs_pool']:+.0f} % wall time against the pool. The three runs tables are "
+            f"2 workers: {w['speedup_2_workers']:.2f}× the throughput of 1 (rounds: "
+            f"{', '.join(f'{x:.2f}' for x in w['speedups_2_workers'])}). Dask: "
+            f"{100 * w['dask_vs_pool']:+.0f} % wall time against the pool (rounds: "
+            f"{', '.join(f'{100 * x:+.0f}' for x in w['dask_gaps'])} %). The runs tables are "
             f"{'identical' if w['identical'] else '**not identical**'} (after dropping `elapsed_s`).",
             "",
             "Other processes' load = the machine's busy CPU time (/proc/stat) minus the command's own, per second "
@@ -603,7 +632,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="smegrowth-bench-") as tmp:
         work = Path(tmp)
         if "d" in only:
-            res["sweep"] = section_sweeps(cfg["sweep"]["runs"], work)
+            res["sweep"] = section_sweeps(cfg["sweep"]["runs"], cfg["sweep"]["rounds"], work)
         if "e" in only:
             m = cfg["memory"]
             log(f"memory: {m['runs']} runs at scale {m['scale']} in one worker")
