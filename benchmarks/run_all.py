@@ -110,6 +110,26 @@ def memory_speed() -> float:
     return 2 * source.nbytes / statistics.median(times) / 1e9
 
 
+CPU_PROBE = "x = 0\nfor i in range(20_000_000):\n    x += i * i"
+
+
+def machine_parallelism() -> float:
+    """What two CPU-bound processes get from this machine now, as a multiple of one: a pure-Python
+    loop (~1 s) alone, then two at once; 2 x alone / the pair's wall time, median of three such
+    pairs of measurements. Two cores of an idle machine
+    give 2; on a shared one, another tenant's work on the same physical cores lowers it, and every
+    parallel figure with it."""
+
+    def probe(copies: int) -> float:
+        t = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", CPU_PROBE]) for _ in range(copies)]
+        for proc in procs:
+            proc.wait()
+        return time.perf_counter() - t
+
+    return statistics.median(2.0 * probe(1) / probe(2) for _ in range(3))
+
+
 def environment(command: str) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -224,7 +244,10 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
     labels = list(setups)
     measured: dict[str, list[dict]] = {label: [] for label in labels}
     tables = {}
+    parallelism = []
     for r in range(rounds):
+        parallelism.append(machine_parallelism())
+        log(f"two CPU-bound processes get {parallelism[-1]:.2f}x one now")
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
             folder = workdir / f"sweep-{labels.index(label)}"
             log(f"sweep {runs} runs: {label}, round {r + 1}/{rounds}")
@@ -263,6 +286,7 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
         "executors": executors,
         "speedup_2_workers": statistics.median(speedups),
         "speedups_2_workers": speedups,
+        "machine_parallelism": parallelism,
         "dask_vs_pool": statistics.median(gaps),
         "dask_gaps": gaps,
         "speedup_estimate": 2.0 * cpu[0] / cpu[1],
@@ -501,7 +525,10 @@ def render(res: dict, quick: bool) -> str:
             f"2 workers: {w['speedup_2_workers']:.2f}× the throughput of 1 (rounds: "
             f"{', '.join(f'{x:.2f}' for x in w['speedups_2_workers'])}). Dask: "
             f"{100 * w['dask_vs_pool']:+.0f} % wall time against the pool (rounds: "
-            f"{', '.join(f'{100 * x:+.0f}' for x in w['dask_gaps'])} %). The runs tables are "
+            f"{', '.join(f'{100 * x:+.0f}' for x in w['dask_gaps'])} %). Before each round, two CPU-bound "
+            "processes (a pure-Python loop) got "
+            f"{', '.join(f'{x:.2f}' for x in w.get('machine_parallelism', []))}× the throughput of one from "
+            "this machine: the most any two workers could get at that moment. The runs tables are "
             f"{'identical' if w['identical'] else '**not identical**'} (after dropping `elapsed_s`).",
             "",
             "Other processes' load = the machine's busy CPU time (/proc/stat) minus the command's own, per second "
