@@ -9,6 +9,8 @@ starts with them loaded, instead of loading them at its first run.
 
 from __future__ import annotations
 
+import gc
+
 from . import store  # noqa: F401 - imported for the workers, which call store.run_encoded
 from .model import EnterpriseModel
 
@@ -32,3 +34,7 @@ def warm_up() -> None:
 
 
 warm_up()
+# Workers are forked from here: with the objects made so far frozen, the garbage collector neither
+# walks them in every full collection nor writes to their pages, which would copy them into every
+# worker (Python's advice for forking servers).
+gc.freeze()
