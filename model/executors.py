@@ -56,6 +56,8 @@ MAX_WORKER_DEATHS = 2
 
 WATCH_INTERVAL = 1.0
 """Seconds between the process pool's checks that its workers are alive."""
+MAX_STOPS = 3
+"""How many times a stuck pool is stopped (see :meth:`ProcessPool._wait`) before the sweep gives up."""
 STUCK_AFTER = 3.0
 """Seconds a worker may lie dead in a pool that is not broken before the pool counts as stuck (the
 pool notices a dead worker itself within milliseconds, except in the case of
@@ -286,6 +288,7 @@ class ProcessPool(Executor):
         manager thread reads end-of-file and breaks the pool, and its runs are made again.
         """
         dead_since: float | None = None
+        stops = 0
         while True:
             done, _ = wait(inflight, timeout=WATCH_INTERVAL, return_when=FIRST_COMPLETED)
             if done:
@@ -299,8 +302,12 @@ class ProcessPool(Executor):
             elif dead_since is None:
                 dead_since = time.monotonic()
             elif time.monotonic() - dead_since > STUCK_AFTER:
+                if stops == MAX_STOPS:
+                    raise ExecutorError("the worker pool is stuck: a worker died and the pool did not notice")
                 logging.getLogger(__name__).warning("a worker died while sending a result: restarting the pool")
                 self._stop_workers()
+                stops += 1
+                dead_since = None
 
     def _stop_workers(self) -> None:
         """Terminate the pool's workers and close this process's end of their result pipe.
@@ -309,14 +316,12 @@ class ProcessPool(Executor):
         while it was sending a result would leave half a message that the pool's manager thread
         waits for forever, and shutdown with it (a signalled sweep hung about once in fifteen). With
         this end closed, the workers' ends closing as they die make that end-of-file, which the pool
-        takes for a broken pool."""
-        terminate = getattr(self._pool, "terminate_workers", None)  # Python >= 3.14
-        if terminate is not None:
-            terminate()
-        else:
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.terminate()
+        takes for a broken pool. (Not ``terminate_workers()`` of Python 3.14: it shuts the pool down
+        first, which forgets the pipe and would leave it open.)"""
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
+        for process in processes:
+            process.terminate()
         if writer is not None:
             writer.close()
 

@@ -36,5 +36,6 @@ def warm_up() -> None:
 warm_up()
 # Workers are forked from here: with the objects made so far frozen, the garbage collector neither
 # walks them in every full collection nor writes to their pages, which would copy them into every
-# worker (Python's advice for forking servers).
+# worker (Python's advice for forking servers). The warm-up model's garbage is collected first.
+gc.collect()
 gc.freeze()
