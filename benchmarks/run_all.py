@@ -313,6 +313,20 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
     }
 
 
+def by_rounds(w: dict) -> dict:
+    """Section d's results with the per-round figures, which results saved before the sweeps ran in
+    rounds lack: those were one round, and had no measure of the machine's parallelism."""
+    w = {
+        "rounds": 1,
+        "speedups_2_workers": [w["speedup_2_workers"]],
+        "dask_gaps": [w["dask_vs_pool"]],
+        "machine_parallelism": [],
+        **w,
+    }
+    w["executors"] = {label: {"wall_s_all": [e["wall_s"]], **e} for label, e in w["executors"].items()}
+    return w
+
+
 def leak_slope(samples: list[list[float]], runs: int) -> tuple[float, float, float]:
     """(MB per 100 runs fitted over runs 10 %..end of the sweep, RSS at 10 %, RSS at the last
     in-sweep sample); the consolidation at the end reads every table and is excluded."""
@@ -392,10 +406,10 @@ def render(res: dict, quick: bool) -> str:
             )
         )
     if "sweep" in res:
-        w = res["sweep"]
+        w = by_rounds(res["sweep"])
         busy = w["busy"] > BUSY
         busy_note = (
-            f" (other processes used up to {w['busy']:.1f} cores; from CPU time per run: "
+            f" (other processes used up to {w['busy']:.1f} cores, median over rounds; from CPU time per run: "
             f"{w['speedup_estimate']:.2f}× and {100 * w['dask_estimate']:+.0f} %)"
             if busy
             else ""
@@ -522,7 +536,7 @@ def render(res: dict, quick: bool) -> str:
             )
         lines.append("")
     if "sweep" in res:
-        w = res["sweep"]
+        w = by_rounds(res["sweep"])
         lines += [
             "### d. Sweep throughput",
             "",
@@ -548,10 +562,15 @@ def render(res: dict, quick: bool) -> str:
             f"2 workers: {w['speedup_2_workers']:.2f}× the throughput of 1 (rounds: "
             f"{', '.join(f'{x:.2f}' for x in w['speedups_2_workers'])}). Dask: "
             f"{100 * w['dask_vs_pool']:+.0f} % wall time against the pool (rounds: "
-            f"{', '.join(f'{100 * x:+.0f}' for x in w['dask_gaps'])} %). Before each round, two CPU-bound "
-            "processes (a pure-Python loop) got "
-            f"{', '.join(f'{x:.2f}' for x in w.get('machine_parallelism', []))}× the throughput of one from "
-            "this machine: the most any two workers could get at that moment. The runs tables are "
+            f"{', '.join(f'{100 * x:+.0f}' for x in w['dask_gaps'])} %). "
+            + (
+                "Before each round, two CPU-bound processes (a pure-Python loop) got "
+                f"{', '.join(f'{x:.2f}' for x in w['machine_parallelism'])}× the throughput of one from this "
+                "machine: the most any two workers could get at that moment. "
+                if w["machine_parallelism"]
+                else ""
+            )
+            + "The runs tables are "
             f"{'identical' if w['identical'] else '**not identical**'} (after dropping `elapsed_s`).",
             "",
             "Other processes' load = the machine's busy CPU time (/proc/stat) minus the command's own, per second "
