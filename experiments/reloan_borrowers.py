@@ -4,7 +4,7 @@ The lever comparison (``experiments/compare_levers.py``) finds that the re-lendi
 investment, revenue and jobs but leaves fewer little giants at the end of 2026. This follows the
 firms that get its project loans: each seed runs the baseline and the re-lending scenario from the
 same population and seeds (paired), and compares the borrowers, the firms of the starting population
-that got a project loan in the first 8 quarters, with the same firms without the lever: how many
+that got a project loan during the run, with the same firms without the lever: how many
 failed, and their balance sheets at the end (mean over the borrowers, failed ones at their exit).
 The rest of the starting population is the comparison group.
 
@@ -18,21 +18,37 @@ import argparse
 import numpy as np
 import pandas as pd
 from smegrowth import EnterpriseModel
-from smegrowth.levers import make_lever
+from smegrowth.levers.reloan import Reloan
 
 COLUMNS = ["cash", "capital", "debt", "annual_revenue", "annual_profit"]
+
+
+class RecordedReloan(Reloan):
+    """The re-lending lever, keeping every project loan it made (the lever itself keeps only those
+    still earning its interest subsidy)."""
+
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.loans: list[pd.Series] = []
+        """Per quarter: the project loans made, m yuan, indexed by firm id."""
+
+    def settle(self, model: EnterpriseModel) -> None:
+        fin = model.credit.project_lending
+        if fin is not None and fin.project_loans.any():
+            made = fin.project_loans > 0
+            self.loans.append(pd.Series(fin.project_loans[made], index=model.state.firm_id[fin.rows[made]]))
+        super().settle(model)
 
 
 def paired_run(seed: int, scale: float, quarters: int) -> pd.DataFrame:
     """One row per (group, run): firms, share failed, and mean end-of-run balance sheet, m yuan."""
     baseline = EnterpriseModel(scale=scale, rng=seed)
     starting = baseline.state.firm_id[: baseline.state.n].copy()
-    reloan = make_lever("reloan")
+    reloan = RecordedReloan()
     policy = EnterpriseModel(scale=scale, rng=seed, levers=[reloan])
     baseline.run(quarters)
     policy.run(quarters)
-    lent = pd.Series(np.concatenate([a for _, _, a in reloan.cohorts]),
-                     index=np.concatenate([ids for _, ids, _ in reloan.cohorts])).groupby(level=0).sum()
+    lent = pd.concat(reloan.loans).groupby(level=0).sum()
     borrowers = np.isin(starting, lent.index)
     rows = []
     for run, model in (("baseline", baseline), ("re-lending", policy)):
