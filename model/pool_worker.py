@@ -5,14 +5,21 @@ Importing this module imports the model and the sweep's run function
 (:func:`smegrowth.store.run_encoded`) and makes one tiny run, which loads the model's compiled
 loops from numba's disk cache (~0.3 s). Done once in the server, every worker forked from it
 starts with them loaded, instead of loading them at its first run.
+
+The garbage collector is off while it does so (Python's advice for a process that forks workers):
+everything made here lives as long as the server, and the full collections that the imports and
+numba's start would set off cost ~0.15 s on the way to every sweep's first run. At the end the
+objects are frozen and the collector turned on again, for the workers too.
 """
 
 from __future__ import annotations
 
 import gc
 
-from . import store  # noqa: F401 - imported for the workers, which call store.run_encoded
-from .model import EnterpriseModel
+gc.disable()
+
+from . import store  # noqa: E402, F401 - imported for the workers, which call store.run_encoded
+from .model import EnterpriseModel  # noqa: E402
 
 WARM_UP_SCALE = 0.002
 """Share of the national population in the warm-up run (a few hundred firms)."""
@@ -36,7 +43,7 @@ def warm_up() -> None:
 warm_up()
 # Workers are forked from here: with the objects made so far frozen, the garbage collector neither
 # walks them in every full collection nor writes to their pages, which would copy them into every
-# worker (Python's advice for forking servers). The warm-up model's few hundred kB of garbage (it is a
-# reference cycle) stay with them: collecting them would take a full collection, ~90 ms on the way to
-# every sweep's first run.
+# worker. The warm-up model's few hundred kB of garbage (it is a reference cycle) stay with them:
+# collecting them would take a full collection, ~90 ms.
 gc.freeze()
+gc.enable()
