@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -111,6 +112,21 @@ def test_run_with_out_writes_a_results_folder_and_resumes_from_it(in_tmp):
     assert_one_line_error(changed, "different version", "--fresh")
     fresh = invoke("run", "baseline", "--quarters", "3", "--scale", "0.01", "--out", "r", "--fresh")
     assert fresh.exit_code == 0 and "2025Q3" in fresh.stdout
+
+
+def test_run_and_sweep_turn_the_garbage_collector_on_again(in_tmp, tmp_path):
+    """The commands import the model with the collector off (what the imports make lives as long as
+    the process) and must turn it on again: an in-process sweep of thousands of runs relies on it to
+    free each model's reference cycles."""
+    assert gc.isenabled()
+    result = invoke("run", "--quarters", "2", "--scale", "0.01")
+    assert result.exit_code == 0, result.stderr
+    assert gc.isenabled()
+    sweep = tmp_path / "two.yaml"
+    sweep.write_text("name: two\nscale: 0.01\nquarters: 2\ndesign:\n  replicates: 2\n", encoding="utf-8")
+    result = invoke("sweep", str(sweep), "--workers", "1", "--out", "s")
+    assert result.exit_code == 0, result.stderr
+    assert gc.isenabled()
 
 
 def test_run_refuses_a_sweep_file():

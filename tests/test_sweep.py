@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing.forkserver
@@ -120,14 +121,16 @@ def worker_state(spec) -> dict:
                         if line.startswith("Threads:"))) if status.exists() else None)
     return {"preloaded": "smegrowth.pool_worker" in sys.modules, "threads": threads,
             "python_threads": sorted(t.name for t in threading.enumerate()),
-            "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
+            "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}
 
 
 @pytest.mark.skipif(not executors.has_fork_server(), reason="no fork server on this platform")
 def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
     """Workers are forked from a server that imported the model (and so are they), with BLAS on
     one thread: besides the main thread only the parent-watch thread runs, so the server was
-    single-threaded when it forked (safe)."""
+    single-threaded when it forked (safe). The server imported with the garbage collector off and
+    froze what it made: the workers collect garbage, and skip the imports' objects."""
     with executors.ProcessPool(2) as pool:
         states = list(pool.map(worker_state, [None, None]))
         server = multiprocessing.forkserver._forkserver._forkserver_pid
@@ -138,6 +141,7 @@ def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
             assert others in ([], ["jemalloc_bg_thd"]), others
     for state in states:
         assert state["preloaded"] and state["blas"] == "1"
+        assert state["collecting"] and state["frozen"] > 10_000, state
         assert state["python_threads"] == ["MainThread", "parent-watch"]
         if state["threads"] is not None:
             assert state["threads"] == 2, state
