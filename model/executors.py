@@ -295,9 +295,8 @@ class ProcessPool(Executor):
                 return done
             if getattr(self._pool, "_broken", False):
                 continue  # the manager thread is failing the runs in flight
-            processes = list((getattr(self._pool, "_processes", None) or {}).values())
             # a sentinel is readable once its process has ended; waiting on it reads nothing
-            if not multiprocessing.connection.wait([p.sentinel for p in processes], timeout=0):
+            if not multiprocessing.connection.wait([p.sentinel for p in self._workers()], timeout=0):
                 dead_since = None
             elif dead_since is None:
                 dead_since = time.monotonic()
@@ -309,6 +308,10 @@ class ProcessPool(Executor):
                 stops += 1
                 dead_since = None
 
+    def _workers(self) -> list[multiprocessing.process.BaseProcess]:
+        """The pool's worker processes (none once it has shut down)."""
+        return list((getattr(self._pool, "_processes", None) or {}).values())
+
     def _stop_workers(self) -> None:
         """Terminate the pool's workers and close this process's end of their result pipe.
 
@@ -318,7 +321,7 @@ class ProcessPool(Executor):
         this end closed, the workers' ends closing as they die make that end-of-file, which the pool
         takes for a broken pool. (Not ``terminate_workers()`` of Python 3.14: it shuts the pool down
         first, which forgets the pipe and would leave it open.)"""
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        processes = self._workers()
         writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
         for process in processes:
             process.terminate()

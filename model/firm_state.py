@@ -170,7 +170,7 @@ class FirmState:
         active = self.active()
         gone = np.flatnonzero(~active)
         if gone.size == 0:
-            return {name: np.empty(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+            return _no_firms()
         departed = {name: column[gone] for name, column in self._data.items()}
         m = self.n - gone.size
         holes = gone[gone < m]
@@ -189,7 +189,7 @@ class FirmState:
     def departed(self) -> dict[str, np.ndarray]:
         """The columns of the firms archived by :meth:`compact` (not those that left this quarter)."""
         if not self._archive:
-            return {name: np.zeros(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+            return _no_firms()
         return {name: np.concatenate([chunk[name] for chunk in self._archive]) for name in COLUMNS}
 
     def rows_of_ids(self, ids: np.ndarray) -> np.ndarray:
@@ -291,3 +291,8 @@ class FirmState:
 
     def columns(self) -> list[str]:
         return list(COLUMNS)
+
+
+def _no_firms() -> dict[str, np.ndarray]:
+    """Every column, for no firms."""
+    return {name: np.empty(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}

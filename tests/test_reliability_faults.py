@@ -13,10 +13,13 @@ and ``$SMEGROWTH_RELIABILITY_LOG``, if set, names a file they are appended to.
 from __future__ import annotations
 
 import errno
+import gc
 import json
+import multiprocessing.queues
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -202,35 +205,55 @@ def test_a_killed_worker_costs_no_run(tmp_path, scenario, reference):
     assert_same_tables(tmp_path / "out", reference[1])
 
 
+def write_half_a_result(hold_the_lock: bool) -> None:
+    """In a pool worker: leave in the pool's result pipe what a worker killed while it sends a result
+    leaves (a run's files fill several pipe buffers): a frame header and a few bytes of the frame,
+    with the pipe's lock held if asked, as that worker held it."""
+    queue = next(o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue)
+    if hold_the_lock and queue._wlock is not None:
+        queue._wlock.acquire()
+    os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
+
+
 class SuicideSettings(LeverSettings):
     die: bool = False
+    while_sending: bool = False
 
 
 @register_lever
 class SuicideLever(Lever):
-    """A test lever whose run kills its own worker process (like the OOM killer would)."""
+    """A test lever whose run kills its own worker process (like the OOM killer would); with
+    ``while_sending``, half-way through sending a result."""
 
     name = "test_reliability_suicide"
     Settings = SuicideSettings
 
     def act(self, model) -> None:
         if self.settings.die and model.quarter >= 1:
+            if self.settings.while_sending:
+                write_half_a_result(hold_the_lock=True)
             os._exit(9)
 
 
-def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
-    """A run that kills its worker every time is recorded as failed after its second death (the
-    second time running alone); the runs that shared the pool with it finish."""
-    path = write(tmp_path, "suicide.yaml", """
+def suicide_scenario(folder: Path, while_sending: bool = False) -> Path:
+    """Three policies, calm, dies (its run kills its worker) and baseline, one run each."""
+    dies = f"{{die: true, while_sending: {str(while_sending).lower()}}}"
+    return write(folder, "suicide.yaml", f"""
         name: suicide
         scale: 0.01
         quarters: 2
         design:
           policies:
-            calm: {levers: {test_reliability_suicide: {}}}
-            dies: {levers: {test_reliability_suicide: {die: true}}}
-            baseline: {}
+            calm: {{levers: {{test_reliability_suicide: {{}}}}}}
+            dies: {{levers: {{test_reliability_suicide: {dies}}}}}
+            baseline: {{}}
     """)
+
+
+def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
+    """A run that kills its worker every time is recorded as failed after its second death (the
+    second time running alone); the runs that shared the pool with it finish."""
+    path = suicide_scenario(tmp_path)
     report = run_sweep(load_scenario(path), out=tmp_path / "out", workers=2, progress=False)
     record("fault", "worker killed by its run, twice")
     runs = report.runs.set_index("run_id")
@@ -242,17 +265,18 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
     assert_clean(tmp_path / "out")
 
 
+# Scripts run in a fresh interpreter, so that a pool that hangs fails its test instead of the suite;
+# they and their workers (which run them again) import this module for its lever and helper.
+IMPORT_THIS_MODULE = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                      f"import {Path(__file__).stem} as tests\n")
 
-
-HALF_A_RESULT = """
-import gc, multiprocessing.queues, os, struct, sys, threading, time
+HALF_A_RESULT = IMPORT_THIS_MODULE + """
+import os, threading, time
 from smegrowth.executors import ProcessPool
 
 
 def half_a_result(_):
-    # as a worker killed while it sends a result: a frame header and a few bytes of the frame
-    queue = next(o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue)
-    os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
+    tests.write_half_a_result(hold_the_lock=False)
     time.sleep(120)
 
 
@@ -278,34 +302,11 @@ def test_aborting_a_pool_whose_worker_died_sending_a_result_does_not_hang(tmp_pa
     record("fault", "worker died half-way through sending a result")
     assert done.stdout.strip() == "stopped", done.stdout + done.stderr
 
-DIES_SENDING = """
-import gc, multiprocessing.queues, os, struct, sys
+
+DIES_SENDING = IMPORT_THIS_MODULE + """
 from pathlib import Path
-from smegrowth.levers import Lever, LeverSettings, register_lever
 from smegrowth.scenario import load_scenario
 from smegrowth.sweep import run_sweep
-
-
-class DiesSendingSettings(LeverSettings):
-    die: bool = False
-
-
-@register_lever
-class DiesSendingLever(Lever):
-    # as a worker that the OOM killer stops while it sends a run's result: it holds the pipe's lock
-    # and has written a frame header and a few bytes of the frame
-
-    name = "test_reliability_dies_sending"
-    Settings = DiesSendingSettings
-
-    def act(self, model) -> None:
-        if self.settings.die and model.quarter >= 1:
-            queue = next(o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue)
-            if queue._wlock is not None:
-                queue._wlock.acquire()
-            os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
-            os._exit(9)
-
 
 if __name__ == "__main__":
     report = run_sweep(load_scenario(sys.argv[1]), out=Path(sys.argv[2]), workers=2, progress=False)
@@ -320,16 +321,7 @@ def test_a_worker_killed_while_it_sends_a_result_does_not_hang_the_sweep(tmp_pat
     dead worker, replaces the pool, records the run that killed its worker twice as failed and
     finishes the others."""
     script = write(tmp_path, "dies_sending.py", DIES_SENDING)
-    path = write(tmp_path, "dies_sending.yaml", """
-        name: dies_sending
-        scale: 0.01
-        quarters: 2
-        design:
-          policies:
-            calm: {levers: {test_reliability_dies_sending: {}}}
-            dies: {levers: {test_reliability_dies_sending: {die: true}}}
-            baseline: {}
-    """)
+    path = suicide_scenario(tmp_path, while_sending=True)
     try:
         done = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "out")],
                               capture_output=True, text=True, timeout=240, check=False)

@@ -147,7 +147,6 @@ def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
             assert state["threads"] == 2, state
 
 
-
 @pytest.mark.skipif(not executors.has_fork_server(), reason="no fork server on this platform")
 def test_dask_local_workers_are_forked_with_the_model_loaded():
     """A Dask local cluster's workers come from the same fork server as a pool's: they start with
@@ -155,6 +154,7 @@ def test_dask_local_workers_are_forked_with_the_model_loaded():
     with executors.DaskExecutor(local_workers=1) as cluster:
         state = cluster._client.submit(worker_state, None, pure=False).result()
     assert state["preloaded"] and state["blas"] == "1"
+
 
 def test_the_command_line_loads_the_model_only_when_a_command_runs():
     code = ("import sys, smegrowth.cli, smegrowth; "
