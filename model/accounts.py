@@ -137,17 +137,17 @@ class Accounts:
         at, (cash, bank) = st.reading(rows, "cash", "bank")
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
         amounts = tuple(_amounts_of(amount, rows.size) for _, amount, _, _, _ in flows)
-        # per flow: its sign, whether it is income, equity, and summed by bank here
-        kinds = np.array(
-            [(sign, category == INCOME, category == EQUITY, other == "banks" and by_bank is None)
-             for sign, _, other, _, category in flows]
+        # per flow: its amounts, its sign, and 1 or 0 for whether it is income, equity, and summed by bank here
+        booked = tuple(
+            (amount, sign, float(category == INCOME), float(category == EQUITY), float(other == "banks" and by_bank is None))
+            for amount, (sign, _, other, _, category) in zip(amounts, flows, strict=True)
         )
         reserves_paid = _book(
-            rows.size, at, cash, self._income[within], self._equity[within], bank, self.bank_loans.size, amounts, kinds
+            rows.size, at, cash, self._income[within], self._equity[within], bank, self.bank_loans.size, booked
         )
         if by_bank is not None:
             self.bank_reserves -= by_bank
-        elif kinds[:, 3].any():
+        elif any(flow[4] for flow in booked):
             self.bank_reserves -= reserves_paid
         for (sign, _, other, label, _), amount in zip(flows, amounts, strict=True):
             total = float(amount.sum())
@@ -320,30 +320,36 @@ def _book(
     equity: np.ndarray,
     bank: np.ndarray,
     n_banks: int,
-    amounts: tuple,
-    kinds: np.ndarray,
+    flows: tuple,
 ) -> np.ndarray:
-    """Add the net receipts of ``n_firms`` firms ``rows`` (rows 0 to n_firms - 1 if None) of the flows
-    ``amounts`` (m yuan) to their ``cash``, and the income and equity flows among them to ``income`` and
-    ``equity``. ``kinds`` has a row per flow: its sign (+1 received, -1 paid), and 1 or 0 for whether it
-    is income, equity, and to be summed by bank. Returns the per-bank sums of the net receipts of the
-    flows to sum by bank (what the banks' reserves lose)."""
+    """Add the net receipts of ``n_firms`` firms ``rows`` (rows 0 to n_firms - 1 if None) of the
+    ``flows`` to their ``cash``, and the income and equity flows among them to ``income`` and
+    ``equity``. Each flow is a tuple: its amounts (m yuan, one per firm), its sign (+1 received, -1
+    paid), and 1.0 or 0.0 for whether it is income, equity, and to be summed by bank. Returns the
+    per-bank sums of the net receipts of the flows to sum by bank (what the banks' reserves lose).
+
+    The flows' signs and flags are tuple members, not an array, so the compiled loop keeps them in
+    registers: read from an array, they would be read again for every firm after each write to the
+    firm columns (which the compiler cannot tell apart from that array), at more than twice the cost.
+    """
     from_banks = np.zeros(n_banks)
-    any_income, any_equity, any_banks = kinds[:, 1].any(), kinds[:, 2].any(), kinds[:, 3].any()
+    any_income, any_equity, any_banks = False, False, False
+    for flow in literal_unroll(flows):
+        any_income |= flow[2] != 0.0
+        any_equity |= flow[3] != 0.0
+        any_banks |= flow[4] != 0.0
     for k in range(n_firms):
         i = k if rows is None else rows[k]
         net = 0.0
         net_income = 0.0
         net_equity = 0.0
         net_banks = 0.0
-        j = 0
-        for amount in literal_unroll(amounts):
-            flow = amount[k] * kinds[j, 0]
-            net += flow
-            net_income += flow if kinds[j, 1] != 0.0 else 0.0  # selections, not branches: the loop vectorises
-            net_equity += flow if kinds[j, 2] != 0.0 else 0.0
-            net_banks += flow if kinds[j, 3] != 0.0 else 0.0
-            j += 1  # noqa: SIM113 (numba unrolls the tuple; enumerate would not)
+        for flow in literal_unroll(flows):
+            amount = flow[0][k] * flow[1]
+            net += amount
+            net_income += amount if flow[2] != 0.0 else 0.0  # selections, not branches: the loop vectorises
+            net_equity += amount if flow[3] != 0.0 else 0.0
+            net_banks += amount if flow[4] != 0.0 else 0.0
         cash[i] += net
         if any_income:
             income[i] += net_income
