@@ -138,8 +138,9 @@ class Accounts:
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
         amounts = tuple(_amounts_of(amount, rows.size) for _, amount, _, _, _ in flows)
         # per flow: its amounts, its sign, and 1 or 0 for whether it is income, equity, and summed by bank here
+        here = by_bank is None
         booked = tuple(
-            (amount, sign, float(category == INCOME), float(category == EQUITY), float(other == "banks" and by_bank is None))
+            (amount, sign, float(category == INCOME), float(category == EQUITY), float(here and other == "banks"))
             for amount, (sign, _, other, _, category) in zip(amounts, flows, strict=True)
         )
         reserves_paid = _book(

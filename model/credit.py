@@ -151,18 +151,13 @@ class CreditMarket:
         pd = self.default_probability(model, asking, offer - principal[ask])
         offer = np.where(pd <= p.max_pd, offer, 0.0)
 
-        project = self._project_loans(inc.project_rate[asking], offer, investment, inc.project_quota)
+        policy_rate = inc.project_rate[asking]
+        project = self._project_loans(policy_rate, offer, investment, inc.project_quota)
         granted = self._ration(model, asking, banks[ask], offer, repaid)
         project = np.minimum(project, granted)
-        rate = self.quote(model, asking, pd)
-        project_rate = np.where(np.isnan(inc.project_rate[asking]), rate, inc.project_rate[asking])
-        new_interest = (granted - project) * rate + project * project_rate
-        if granted.any():
-            old_rate = st.loan_rate[asking]
-            blended = (debt[ask] * old_rate + new_interest) / np.maximum(debt[ask] + granted, 1e-12)
-            st.loan_rate[asking] = np.where(granted > 0, blended, old_rate)
-        loans, project_loans = np.zeros(rows.size), np.zeros(rows.size)
-        loans[ask], project_loans[ask] = granted, project
+        new_interest, loans, project_loans = _price(
+            rows.size, ask, asking, granted, project, self.quote(model, asking, pd), policy_rate, debt, st.loan_rate
+        )
         # spending is cut to the cash there is after debt service and new loans: expansion first, R&D last
         rd_paid, digital_paid, renewal_paid, expansion_paid = _spending(
             cash, loans, interest, principal, rd, digital, renewal, expansion
@@ -321,6 +316,36 @@ def _needs(
         request[i] = minimum(need[i], maximum(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
         repaid[bank[i]] += principal[i]
     return interest, principal, need, request, repaid
+
+
+@per_firm
+def _price(
+    n_firms: int,
+    ask: np.ndarray,
+    rows: np.ndarray,
+    granted: np.ndarray,
+    project: np.ndarray,
+    rate: np.ndarray,
+    policy_rate: np.ndarray,
+    debt: np.ndarray,
+    loan_rate: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Price the loans ``granted`` to the applicants ``ask`` (positions among ``n_firms`` firms; their
+    rows of the state: ``rows``), of which ``project`` are project loans at the ``policy_rate`` (the
+    market ``rate`` where it is NaN). Each borrower's ``loan_rate`` (a column over all rows) becomes the
+    average over its old ``debt`` (a column over the ``n_firms`` firms) and the new loans. Returns the
+    annual interest on the new loans of each applicant, and the loans and project loans of each of
+    the ``n_firms`` firms (zero for firms that did not apply), m yuan."""
+    new_interest = np.empty(ask.size)
+    loans, project_loans = np.zeros(n_firms), np.zeros(n_firms)
+    for k in range(ask.size):
+        j, i = ask[k], rows[k]
+        project_rate = rate[k] if policy_rate[k] != policy_rate[k] else policy_rate[k]
+        new_interest[k] = (granted[k] - project[k]) * rate[k] + project[k] * project_rate
+        if granted[k] > 0:
+            loan_rate[i] = (debt[j] * loan_rate[i] + new_interest[k]) / maximum(debt[j] + granted[k], 1e-12)
+        loans[j], project_loans[j] = granted[k], project[k]
+    return new_interest, loans, project_loans
 
 
 @per_firm
