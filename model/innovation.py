@@ -48,13 +48,11 @@ class Innovation:
         """Digital spending: a share of revenue that falls with maturity and rises with subsidies."""
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
-        net_price = 1.0 - np.minimum(model.incentives.digital_subsidy[ix], 0.9)
-        return (
-            p.digital_spend_share
-            * st.revenue[ix]
-            * (1.0 - st.digital[ix])
-            * net_price ** (-p.digital_price_elasticity)
-        )
+        spend = p.digital_spend_share * st.revenue[ix] * (1.0 - st.digital[ix])
+        subsidy = model.incentives.digital_subsidy[ix]
+        if subsidy.any():  # without subsidies the price factor is 1 for every firm
+            spend *= (1.0 - np.minimum(subsidy, 0.9)) ** (-p.digital_price_elasticity)
+        return spend
 
     def step(self, model: EnterpriseModel, rows: np.ndarray, digital_spend: np.ndarray) -> None:
         """Productivity draws from this quarter's R&D, imitation, patents and digital maturity."""
