@@ -43,3 +43,24 @@ def test_tabulated_rules_keep_the_shape_of_their_input_and_give_nan_for_nan():
     ages = np.array([[0.0, 5.0], [np.nan, 50.0]])
     got = hazard(ages)
     assert got.shape == (2, 2) and np.isnan(got[1, 0]) and np.isfinite(got[0]).all() and got[1, 1] > got[0, 1]
+
+
+def test_new_loans_are_priced_and_blend_into_the_borrowers_average_loan_rate():
+    from smegrowth.credit import _price
+
+    # five firms; firms 1, 3 and 4 applied (rows 11, 13, 14 of the state); firm 4 was refused
+    ask, rows = np.array([1, 3, 4]), np.array([11, 13, 14])
+    granted, project = np.array([10.0, 20.0, 0.0]), np.array([0.0, 5.0, 0.0])
+    rate, policy = np.array([0.05, 0.06, 0.07]), np.array([np.nan, 0.02, 0.02])
+    debt = np.array([0.0, 30.0, 0.0, 0.0, 40.0])
+    loan_rate = np.full(16, 0.04)
+    interest, loans, project_loans = _price(5, ask, rows, granted, project, rate, policy, debt, loan_rate)
+
+    # no project rate: all at the market rate; a project rate: the project part at it
+    assert np.allclose(interest, [10.0 * 0.05, 15.0 * 0.06 + 5.0 * 0.02, 0.0])
+    # the average rate over old debt and new loans (firm 3 had no debt: the new loans' rate)
+    assert np.isclose(loan_rate[11], (30.0 * 0.04 + 0.5) / 40.0)
+    assert np.isclose(loan_rate[13], (15.0 * 0.06 + 5.0 * 0.02) / 20.0)
+    assert loan_rate[14] == 0.04 and np.all(np.delete(loan_rate, [11, 13]) == 0.04)  # refused: unchanged
+    assert np.array_equal(loans, [0.0, 10.0, 0.0, 20.0, 0.0])
+    assert np.array_equal(project_loans, [0.0, 0.0, 0.0, 5.0, 0.0])
