@@ -654,6 +654,10 @@ def main() -> None:
     )
     res: dict = {"env": environment(command), "quick": args.quick}
     log(f"benchmarks ({'quick' if args.quick else 'full'}): sections {sorted(only)}")
+    # after an edit of the model numba compiles its loops again on their first use (several seconds):
+    # done here, unmeasured, so that no measured process pays for it
+    log("compiling the model's loops if they are not cached yet (not measured)")
+    measure("model", "--scale", "0.002", "--quarters", "6", "--seed", "1")  # a year and more: every stage
 
     baseline_runs: list[dict] = []
     if "a" in only or "b" in only:
