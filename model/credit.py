@@ -322,7 +322,7 @@ def _needs(
 def _price(
     n_firms: int,
     ask: np.ndarray,
-    rows: np.ndarray,
+    state_rows: np.ndarray,
     granted: np.ndarray,
     project: np.ndarray,
     rate: np.ndarray,
@@ -330,16 +330,16 @@ def _price(
     debt: np.ndarray,
     loan_rate: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Price the loans ``granted`` to the applicants ``ask`` (positions among ``n_firms`` firms; their
-    rows of the state: ``rows``), of which ``project`` are project loans at the ``policy_rate`` (the
-    market ``rate`` where it is NaN). Each borrower's ``loan_rate`` (a column over all rows) becomes the
-    average over its old ``debt`` (a column over the ``n_firms`` firms) and the new loans. Returns the
-    annual interest on the new loans of each applicant, and the loans and project loans of each of
-    the ``n_firms`` firms (zero for firms that did not apply), m yuan."""
+    """Price the loans ``granted`` to the applicants ``ask`` (distinct positions among ``n_firms``
+    firms; their distinct rows of the state: ``state_rows``), of which ``project`` are project loans at
+    the ``policy_rate`` (the market ``rate`` where it is NaN). Each borrower's ``loan_rate`` (a column
+    over all rows) becomes the average over its old ``debt`` (a column over the ``n_firms`` firms) and
+    the new loans. Returns the annual interest on the new loans of each applicant, and the loans and
+    project loans of each of the ``n_firms`` firms (zero for firms that did not apply), m yuan."""
     new_interest = np.empty(ask.size)
     loans, project_loans = np.zeros(n_firms), np.zeros(n_firms)
     for k in range(ask.size):
-        j, i = ask[k], rows[k]
+        j, i = ask[k], state_rows[k]
         project_rate = rate[k] if policy_rate[k] != policy_rate[k] else policy_rate[k]
         new_interest[k] = (granted[k] - project[k]) * rate[k] + project[k] * project_rate
         if granted[k] > 0:

@@ -48,11 +48,11 @@ def test_tabulated_rules_keep_the_shape_of_their_input_and_give_nan_for_nan():
 def test_new_loans_are_priced_and_blend_into_the_borrowers_average_loan_rate():
     from smegrowth.credit import _price
 
-    # five firms; firms 1, 3 and 4 applied (rows 11, 13, 14 of the state); firm 4 was refused
+    # five firms; firms 1, 3 and 4 applied (rows 11, 13, 14 of the state); firm 4, without debt, was refused
     ask, rows = np.array([1, 3, 4]), np.array([11, 13, 14])
     granted, project = np.array([10.0, 20.0, 0.0]), np.array([0.0, 5.0, 0.0])
     rate, policy = np.array([0.05, 0.06, 0.07]), np.array([np.nan, 0.02, 0.02])
-    debt = np.array([0.0, 30.0, 0.0, 0.0, 40.0])
+    debt = np.array([0.0, 30.0, 0.0, 0.0, 0.0])
     loan_rate = np.full(16, 0.04)
     interest, loans, project_loans = _price(5, ask, rows, granted, project, rate, policy, debt, loan_rate)
 
@@ -61,6 +61,40 @@ def test_new_loans_are_priced_and_blend_into_the_borrowers_average_loan_rate():
     # the average rate over old debt and new loans (firm 3 had no debt: the new loans' rate)
     assert np.isclose(loan_rate[11], (30.0 * 0.04 + 0.5) / 40.0)
     assert np.isclose(loan_rate[13], (15.0 * 0.06 + 5.0 * 0.02) / 20.0)
-    assert loan_rate[14] == 0.04 and np.all(np.delete(loan_rate, [11, 13]) == 0.04)  # refused: unchanged
+    assert np.all(np.delete(loan_rate, [11, 13]) == 0.04)  # refused, or did not apply: unchanged
     assert np.array_equal(loans, [0.0, 10.0, 0.0, 20.0, 0.0])
     assert np.array_equal(project_loans, [0.0, 0.0, 0.0, 5.0, 0.0])
+
+
+def test_loan_pricing_gives_the_array_formulas_results_to_the_last_bit():
+    """The compiled pricing loop against the array formulas it replaced, on random applicants with
+    missing project rates, no debt, refusals and no applicants at all: the same bits."""
+    from smegrowth.credit import _price
+
+    def by_arrays(n, ask, rows, granted, project, rate, policy, debt, loan_rate):
+        project_rate = np.where(np.isnan(policy), rate, policy)
+        interest = (granted - project) * rate + project * project_rate
+        old = loan_rate[rows]
+        blended = (debt[ask] * old + interest) / np.maximum(debt[ask] + granted, 1e-12)
+        loan_rate[rows] = np.where(granted > 0, blended, old)
+        loans, project_loans = np.zeros(n), np.zeros(n)
+        loans[ask], project_loans[ask] = granted, project
+        return interest, loans, project_loans
+
+    rng = np.random.default_rng(6)
+    for size in (0, 1, 7, 300):
+        n = size + 5
+        ask = np.sort(rng.choice(n, size, replace=False))
+        rows = ask * 2 + 1  # the state has other rows between the firms
+        granted = np.where(rng.random(size) < 0.3, 0.0, rng.uniform(0, 50, size))
+        project = np.minimum(np.where(rng.random(size) < 0.5, 0.0, rng.uniform(0, 50, size)), granted)
+        rate = rng.uniform(0.03, 0.09, size)
+        policy = np.where(rng.random(size) < 0.5, np.nan, rng.uniform(0.01, 0.03, size))
+        debt = np.where(rng.random(n) < 0.3, 0.0, rng.uniform(0, 100, n))
+        debt[:2] = 1e-13  # below the floor of the average's denominator
+        loan_rate = rng.uniform(0.03, 0.09, 2 * n + 2)
+        expected_rate = loan_rate.copy()
+        want = by_arrays(n, ask, rows, granted, project, rate, policy, debt, expected_rate)
+        got = _price(n, ask, rows, granted, project, rate, policy, debt, loan_rate)
+        for a, b in zip((*want, expected_rate), (*got, loan_rate), strict=True):
+            assert a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
