@@ -295,6 +295,10 @@ class FirmState:
         return list(COLUMNS)
 
 
+_EMPTY_COLUMNS = {name: np.empty(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+
+
 def _no_firms() -> dict[str, np.ndarray]:
-    """Every column, for no firms."""
-    return {name: np.empty(0, dtype=dtype) for name, (dtype, _, _) in COLUMNS.items()}
+    """Every column, for no firms: a new dict of shared empty arrays (a quarter's first compaction,
+    which finds nothing to do, asks for one; making 38 arrays each time cost ~30 us)."""
+    return dict(_EMPTY_COLUMNS)

@@ -7,6 +7,7 @@ starting population (2024Q4) with zero flows.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -85,18 +86,19 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
         gone_status = gone_kind = np.zeros(0, dtype=int)
     else:
         gone_status, gone_kind = departed["status"], departed["kind"]
-    listed = gone_status == Status.LISTED
+    left_as = np.bincount(gone_status, minlength=len(Status))  # departures by how they left
+    listed_kinds = np.bincount(gone_kind[gone_status == Status.LISTED], minlength=len(Kind))
     indebted = model.indebted_at_start
     record.update(
         {
             "new_little_giants": 0 if first else model.certification.new_little_giants / s,
             "lost_little_giants": 0 if first else model.certification.lost_little_giants / s,
             "new_unicorns": 0 if first else model.certification.new_unicorns.size / s,
-            "ipos": int(listed.sum()) / s,
-            "little_giant_ipos": int((listed & (gone_kind == Kind.LITTLE_GIANT)).sum()) / s,
-            "unicorn_ipos": int((listed & (gone_kind == Kind.UNICORN)).sum()) / s,
-            "acquisitions": int((gone_status == Status.ACQUIRED).sum()) / s,
-            "exits": int((gone_status == Status.EXITED).sum()) / s,
+            "ipos": int(left_as[Status.LISTED]) / s,
+            "little_giant_ipos": int(listed_kinds[Kind.LITTLE_GIANT]) / s,
+            "unicorn_ipos": int(listed_kinds[Kind.UNICORN]) / s,
+            "acquisitions": int(left_as[Status.ACQUIRED]) / s,
+            "exits": int(left_as[Status.EXITED]) / s,
             "entries": 0 if first else model.demography.entries.size / s,
             "revenue": rev_total / s,
             "employment": employment / s,
@@ -126,11 +128,19 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
     for name, spent in fiscal.items():
         record[f"fiscal_cost_{name}"] = 0.0 if first else spent
     new_u = model.certification.new_unicorn_sectors if not first else np.zeros(0, dtype=int)
-    by_sector_new = np.bincount(new_u, minlength=len(model.sector_keys)) / s
-    for i, key in enumerate(model.sector_keys):
-        record[f"new_unicorns_{key}"] = float(by_sector_new[i])
-        record[f"revenue_{key}"] = float(by_sector_rev[i] / s)
+    new_by_sector = (np.bincount(new_u, minlength=len(model.sector_keys)) / s).tolist()
+    for (new_name, revenue_name), new, revenue in zip(
+        _sector_columns(tuple(model.sector_keys)), new_by_sector, (by_sector_rev / s).tolist(), strict=True
+    ):
+        record[new_name] = new
+        record[revenue_name] = revenue
     return record
+
+
+@lru_cache(maxsize=8)
+def _sector_columns(sector_keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The names of each sector's outcome columns: new unicorns and revenue."""
+    return [(f"new_unicorns_{key}", f"revenue_{key}") for key in sector_keys]
 
 
 @per_firm
