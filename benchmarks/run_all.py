@@ -275,7 +275,6 @@ def section_scaling(scales: list[float], quarters: int, seed: int, rounds: int) 
         per_round.append({"flatness": max(cpu) / min(cpu), "flatness_wall": max(wall) / min(wall)})
     return {
         "scales": scales,
-        "repeats": rounds,
         "rounds": rounds,
         "points": [{"scale": scale, **summarise_models(by_scale[scale])} for scale in scales],
         "flatness": statistics.median(r["flatness"] for r in per_round),

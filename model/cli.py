@@ -236,6 +236,8 @@ def run(
     fresh: FreshOption = False,
 ) -> None:
     """Run one scenario and print its headline outcomes (nothing is written unless --out)."""
+    from .memory import importing_the_model
+
     with importing_the_model():
         from .scenario import load_scenario
         from .sweep import format_seconds, run_single, run_sweep
@@ -267,23 +269,6 @@ def run(
         typer.echo(f"results in {out}", err=True)
 
 
-@contextlib.contextmanager
-def importing_the_model() -> Iterator[None]:
-    """Import the model with the garbage collector off, then freeze what the imports made.
-
-    Those objects live as long as the process, yet the collector walks all of them in every full
-    collection: a few during the imports, twice more in a national run, every few runs of a sweep
-    made in this process, at about 90 ms each. Objects made afterwards are collected as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def _last_quarter(quarters: int) -> str:
     from .model import START_QUARTER, START_YEAR
 
@@ -312,6 +297,8 @@ def sweep(
         # main module itself, ``python -m smegrowth.cli``: workers run it afresh)
         preload = [*(DASK_WORKER_MODULES if dask_local else ()), *([__name__] if __name__ != "__main__" else [])]
         start_worker_server(preload=preload)
+    from .memory import importing_the_model
+
     with importing_the_model():
         from .scenario import load_scenario
         from .sweep import SweepInterrupted, run_sweep

@@ -14,12 +14,7 @@ objects are frozen and the collector turned on again, for the workers too.
 
 from __future__ import annotations
 
-import gc
-
-gc.disable()
-
-from . import store  # noqa: E402, F401 - imported for the workers, which call store.run_encoded
-from .model import EnterpriseModel  # noqa: E402
+from .memory import importing_the_model
 
 WARM_UP_SCALE = 0.002
 """Share of the national population in the warm-up run (a few hundred firms)."""
@@ -40,10 +35,12 @@ def warm_up() -> None:
         pass
 
 
-warm_up()
 # Workers are forked from here: with the objects made so far frozen, the garbage collector neither
 # walks them in every full collection nor writes to their pages, which would copy them into every
 # worker. The warm-up model's few hundred kB of garbage (it is a reference cycle) stay with them:
 # collecting them would take a full collection, ~90 ms.
-gc.freeze()
-gc.enable()
+with importing_the_model():
+    from . import store  # noqa: F401 - imported for the workers, which call store.run_encoded
+    from .model import EnterpriseModel
+
+    warm_up()
