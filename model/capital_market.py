@@ -18,6 +18,7 @@ import numpy as np
 
 from .accounts import EQUITY
 from .compiled import maximum, minimum, per_firm
+from .draws import uniform_of
 from .firm_state import Kind, Status, by_kind
 
 if TYPE_CHECKING:
@@ -83,11 +84,9 @@ class CapitalMarket(mesa.Agent):
         self.window = p.ipo_capacity_persistence * self.window + p.ipo_capacity_volatility * rng.standard_normal()
         expected = p.ipo_capacity / 4.0 * p.population_share * model.scale * np.exp(self.window)
         expected += model.incentives.ipo_capacity_extra
-        rows = st.active_rows()
-        ix = st.index(rows)
-        unicorn = st.kind[ix] == Kind.UNICORN
-        eligible = ~unicorn & (st.annual_revenue[ix] >= p.min_revenue) & (st.annual_profit[ix] > 0)
-        candidates = rows[np.flatnonzero(eligible)]
+        candidates, unicorns = _listing_candidates(
+            st.status, st.kind, st.annual_revenue, st.annual_profit, p.min_revenue
+        )
         n = min(int(rng.poisson(expected)), candidates.size)
         listed = np.zeros(0, dtype=int)
         if n > 0:
@@ -97,7 +96,6 @@ class CapitalMarket(mesa.Agent):
             gumbel = -np.log(-np.log(np.maximum(model.uniform(candidates, "ipo queue"), 2.0**-30)))
             keys = np.log(weight) + gumbel  # weighted sampling without replacement
             listed = candidates[np.sort(np.argpartition(-keys, n - 1)[:n])]  # the n largest keys
-        unicorns = rows[np.flatnonzero(unicorn)]
         hazard = (1.0 - (1.0 - p.unicorn_ipo_rate) ** 0.25) * model.incentives.ipo_weight[unicorns]
         listed = np.concatenate([listed, unicorns[model.uniform(unicorns, "unicorn ipo") < np.minimum(hazard, 1.0)]])
         if listed.size == 0:
@@ -113,11 +111,10 @@ class CapitalMarket(mesa.Agent):
     def acquisitions(self, model: EnterpriseModel) -> np.ndarray:
         """Stage 7: acquisitions at a kind-specific hazard, higher for loss-making firms."""
         st, p = model.state, model.params.listing
-        rows = st.active_rows()
         annual = by_kind(p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn)
         acquired = _acquired(
-            rows, model.uniform(rows, "acquisition"), st.kind, st.annual_profit, model.incentives.ma_boost,
-            1.0 - (1.0 - annual) ** 0.25, p.ma_distress_multiplier,
+            st.status, st.firm_id, model.draw_key("acquisition"), st.kind, st.annual_profit,
+            model.incentives.ma_boost[: st.n], 1.0 - (1.0 - annual) ** 0.25, p.ma_distress_multiplier,
         )  # fmt: skip
         model.leave(acquired, Status.ACQUIRED)
         return acquired
@@ -146,6 +143,26 @@ def _valuations(
 
 
 @per_firm
+def _listing_candidates(
+    status: np.ndarray, kind: np.ndarray, annual_revenue: np.ndarray, annual_profit: np.ndarray, min_revenue: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the active firms that may queue for an A-share listing (not unicorns, with annual
+    revenue of at least ``min_revenue`` m yuan and an annual profit), and rows of the active unicorns."""
+    candidates = np.empty(status.size, dtype=np.intp)
+    unicorns = np.empty(status.size, dtype=np.intp)
+    n_candidates = n_unicorns = 0
+    for r in range(status.size):
+        # every row is written and kept only if it qualifies: no branch for the processor to mispredict
+        active = status[r] == Status.ACTIVE
+        unicorn = kind[r] == Kind.UNICORN
+        unicorns[n_unicorns] = r
+        n_unicorns += active & unicorn
+        candidates[n_candidates] = r
+        n_candidates += active & (not unicorn) & (annual_revenue[r] >= min_revenue) & (annual_profit[r] > 0)
+    return candidates[:n_candidates].copy(), unicorns[:n_unicorns].copy()
+
+
+@per_firm
 def _queue_weights(
     candidates: np.ndarray,
     kind: np.ndarray,
@@ -166,23 +183,25 @@ def _queue_weights(
 
 @per_firm
 def _acquired(
-    rows: np.ndarray,
-    u: np.ndarray,
+    status: np.ndarray,
+    firm_id: np.ndarray,
+    key: np.uint64,
     kind: np.ndarray,
     annual_profit: np.ndarray,
     ma_boost: np.ndarray,
     quarterly: np.ndarray,
     distress_multiplier: float,
 ) -> np.ndarray:
-    """The firms among ``rows`` (columns indexed by row) whose draw ``u`` falls below their acquisition
-    hazard this quarter: the ``quarterly`` rate of their kind, times 1 + ``distress_multiplier`` if their
-    annual profit is negative, times their ``ma_boost``, at most 1."""
-    acquired = np.empty(rows.size, dtype=np.intp)
+    """The rows of the active firms whose draw under ``key`` falls below their acquisition hazard this
+    quarter: the ``quarterly`` rate of their kind, times 1 + ``distress_multiplier`` if their annual
+    profit is negative, times their ``ma_boost``, at most 1."""
+    acquired = np.empty(status.size, dtype=np.intp)
     count = 0
-    for i in range(rows.size):
-        r = rows[i]
+    for r in range(status.size):
+        if status[r] != Status.ACTIVE:
+            continue
         distress = 1.0 + distress_multiplier if annual_profit[r] < 0 else 1.0
-        if u[i] < minimum(quarterly[kind[r]] * distress * ma_boost[r], 1.0):
+        if uniform_of(key, firm_id[r]) < minimum(quarterly[kind[r]] * distress * ma_boost[r], 1.0):
             acquired[count] = r
             count += 1
     return acquired[:count]

@@ -16,7 +16,9 @@ Conventions of the loops (``@per_firm`` functions at the end of each stage's mod
   results to the last bit. A loop may evaluate ``exp`` for the few firms that need it (see
   ``innovation._learn``).
 - A loop over a subset of firms reads the columns through row indices (:meth:`FirmState.reading`)
-  rather than gathering copies.
+  rather than gathering copies. A loop that compares a draw with each firm's chance computes the
+  draw as it goes (``draws.uniform_of`` with the key from ``model.draw_key``): the same draws as
+  ``model.uniform``, without a pass writing them to an array and another reading them back.
 - Settings a loop reads for every firm are passed as numbers or tuple members, not in an array: the
   compiler cannot tell an array of settings from the firm columns the loop writes, so it would read
   the settings again after every write (``accounts._book`` ran 2.4 times faster when its flows' signs

@@ -169,10 +169,18 @@ def _mix(key: np.uint64, firm_id: np.int64) -> np.uint64:
 
 
 @per_firm
+def uniform_of(key: np.uint64, firm_id: np.int64) -> np.float32:
+    """The uniform draw on [0, 1) of firm ``firm_id`` under ``key``, the one :func:`uniforms` gives it:
+    for a compiled loop that draws as it goes instead of reading an array of draws (which costs a pass
+    writing the array and another reading it, over every firm)."""
+    return np.float32(_mix(key, firm_id) >> _S40) * _TWO_POW_M24
+
+
+@per_firm
 def _uniforms(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     out = np.empty(ids.size, dtype=np.float32)
     for i in range(ids.size):
-        out[i] = np.float32(_mix(key, ids[i]) >> _S40) * _TWO_POW_M24
+        out[i] = uniform_of(key, ids[i])
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import betaincinv
 
 from .compiled import maximum, minimum, per_firm
+from .draws import uniform_of
 from .firm_state import by_kind
 from .tabulated import Tabulated, interpolated
 
@@ -59,11 +60,12 @@ class Innovation:
         st, p = model.state, model.params.innovation
         ix = st.index(rows)
         quantiles = _beta_quantiles(p.jump_beta)  # sizes of innovations: Beta on [jump_low, jump_high]
-        draws = [model.uniform(rows, purpose) for purpose in ("innovation", "innovation size", "imitation", "patents")]
+        keys = tuple(model.draw_key(purpose) for purpose in ("innovation", "innovation size", "imitation", "patents"))
         with st.editing(ix, "productivity", "patents", "digital") as learning:
             success = _learn(
                 st.sector[ix], model.tech_opportunity, len(model.sector_keys), st.rd[ix], st.revenue[ix],
-                digital_spend, *draws, quantiles.values, quantiles.low, quantiles.per_unit, quantiles.cells,
+                digital_spend, st.firm_id[ix], keys, quantiles.values, quantiles.low, quantiles.per_unit,
+                quantiles.cells,
                 p.innovation_rate, p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed,
                 p.patent_cost, p.digital_efficiency, p.digital_decay, *learning,
             )  # fmt: skip
@@ -78,10 +80,8 @@ def _learn(
     rd: np.ndarray,
     revenue: np.ndarray,
     digital_spend: np.ndarray,
-    u_innovation: np.ndarray,
-    u_size: np.ndarray,
-    u_imitation: np.ndarray,
-    u_patents: np.ndarray,
+    firm_id: np.ndarray,
+    keys: tuple[np.uint64, np.uint64, np.uint64, np.uint64],
     size_quantiles: np.ndarray,
     quantiles_low: float,
     quantiles_per_unit: float,
@@ -122,22 +122,26 @@ def _learn(
         firms = maximum(count[s], 1.0)
         mean = total[s] / firms
         frontier[s] = mean + 1.2816 * np.sqrt(maximum(squares[s] / firms - mean * mean, 0.0))
+    innovation_key, size_key, imitation_key, patents_key = keys
     success = np.empty(sector.size, dtype=np.bool_)
     for i in range(sector.size):
         s = sector[i]
         revenue_i = maximum(revenue[i], 1e-9)
         gain = 0.0
         x = innovation_rate * opportunity[s] * minimum(rd[i] / revenue_i, 5.0)
-        if u_innovation[i] < x and u_innovation[i] < 1.0 - np.exp(-x):
-            quantile = interpolated(size_quantiles, quantiles_low, quantiles_per_unit, quantile_cells, u_size[i])
+        u = uniform_of(innovation_key, firm_id[i])
+        if u < x and u < 1.0 - np.exp(-x):
+            u_size = uniform_of(size_key, firm_id[i])
+            quantile = interpolated(size_quantiles, quantiles_low, quantiles_per_unit, quantile_cells, u_size)
             gain = maximum(jump_low + (jump_high - jump_low) * quantile, 0.0)
         catch_up = 0.0
         x = imitation_rate * minimum(rd[i] / revenue_i, 5.0)
-        if u_imitation[i] < x and u_imitation[i] < 1.0 - np.exp(-x):
+        u = uniform_of(imitation_key, firm_id[i])
+        if u < x and u < 1.0 - np.exp(-x):
             catch_up = gap_closed * maximum(frontier[s] - productivity[i], 0.0)
         success[i] = gain > 0.0
         productivity[i] += maximum(gain, catch_up)
-        patents[i] += np.floor(rd[i] * opportunity[s] / patent_cost + u_patents[i])
+        patents[i] += np.floor(rd[i] * opportunity[s] / patent_cost + uniform_of(patents_key, firm_id[i]))
         uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
         digital[i] = minimum(maximum(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
     return success

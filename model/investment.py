@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .compiled import maximum, minimum, per_firm
-from .tabulated import Tabulated
+from .draws import uniform_of
+from .tabulated import Tabulated, interpolated
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -48,14 +49,19 @@ class InvestmentPlanner:
         """(renewal, expansion) for ``rows``."""
         st, p = model.state, model.params.investment
         ix = st.index(rows)
-        age = np.maximum(model.quarter - st.vintage[ix], 0.0) / 4.0
-        hazard = self.renewal_hazard(p.service_life, p.renewal_shape)(age)
+        table = self.renewal_hazard(p.service_life, p.renewal_shape)
+        vintage = st.vintage[ix]
+        hazard, beyond = _hazards(
+            vintage, model.quarter, table.values, table.low, table.per_unit, table.cells, table.high
+        )
+        if beyond.size:  # equipment older than the table (rare): the hazard itself
+            hazard[beyond] = table.f(np.maximum(model.quarter - vintage[beyond], 0.0) / 4.0)
         # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
-        rate = np.maximum(self.financing_rate(model, rows), 0.005)
-        response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
+        response = p.reference_rate / np.maximum(self.financing_rate(model, rows), 0.005)
+        response **= p.user_cost_elasticity
         return _plans(
             st.sector[ix], model.demand.capital_intensity, np.exp(model.demand.trend), st.orders[ix],
-            st.capital[ix], response, hazard, model.uniform(rows, "renewal"), p.renewal_fraction,
+            st.capital[ix], response, hazard, st.firm_id[ix], model.draw_key("renewal"), p.renewal_fraction,
             p.capacity_headroom, p.expansion_speed,
         )  # fmt: skip
 
@@ -92,30 +98,52 @@ def _install(
 
 
 @per_firm
+def _hazards(
+    vintage: np.ndarray, quarter: int, values: np.ndarray, low: float, per_unit: float, cells: int, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The renewal hazard of each firm's equipment, of mean installation quarter ``vintage``, at its age
+    in years, from the tabulated hazard (``values`` on a grid from ``low`` to ``high``); and the
+    positions of the firms whose equipment is older than ``high``, whose hazard is left to the caller."""
+    hazard = np.empty(vintage.size)
+    beyond = np.empty(vintage.size, dtype=np.intp)
+    count = 0
+    for i in range(vintage.size):
+        age = maximum(quarter - vintage[i], 0.0) / 4.0
+        if age > high:
+            beyond[count] = i
+            count += 1
+        hazard[i] = interpolated(values, low, per_unit, cells, age)
+    return hazard, beyond[:count].copy()
+
+
+@per_firm
 def _plans(
     sector: np.ndarray,
     capital_intensity: np.ndarray,
     trend_factor: np.ndarray,
     orders: np.ndarray,
     capital: np.ndarray,
-    response: np.ndarray,
+    cost_response: np.ndarray,
     hazard: np.ndarray,
-    u: np.ndarray,
+    firm_id: np.ndarray,
+    key: np.uint64,
     renewal_fraction: float,
     headroom: float,
     expansion_speed: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each firm's renewal and expansion spending this quarter, m yuan. Its ``response`` to the cost of
-    finance scales its chance of renewal and its expansion. It renews ``renewal_fraction`` of
-    its capital if its draw ``u`` is below the renewal ``hazard`` so scaled; it expands ``expansion_speed``
-    of the way to the capital that next year's expected orders (this quarter's, grown at the sector trend)
-    need with spare capacity ``headroom``, beyond its capital and renewal."""
+    """Each firm's renewal and expansion spending this quarter, m yuan. Its response to the cost of
+    finance (its ``cost_response``, at most 3) scales its chance of renewal and its expansion. It renews
+    ``renewal_fraction`` of its capital if its draw under ``key`` is below the renewal ``hazard`` so
+    scaled; it expands ``expansion_speed`` of the way to the capital that next year's expected orders
+    (this quarter's, grown at the sector trend) need with spare capacity ``headroom``, beyond its capital
+    and renewal."""
     n = sector.size
     renewal, expansion = np.empty(n), np.empty(n)
     for i in range(n):
         s = sector[i]
-        renew = u[i] < minimum(hazard[i] * response[i], 1.0)
+        response = minimum(cost_response[i], 3.0)
+        renew = uniform_of(key, firm_id[i]) < minimum(hazard[i] * response, 1.0)
         renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
         desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
-        expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response[i]
+        expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response
     return renewal, expansion

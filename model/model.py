@@ -269,12 +269,17 @@ class EnterpriseModel(mesa.Model):
     def uniform(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Uniform [0, 1) draws of firms ``rows`` for ``purpose`` this quarter, single precision."""
         st = self.state
-        return draws.uniforms(draws.key(self.seed_material, self.quarter, purpose), st.firm_id[st.index(rows)])
+        return draws.uniforms(self.draw_key(purpose), st.firm_id[st.index(rows)])
+
+    def draw_key(self, purpose: str) -> np.uint64:
+        """The key of this quarter's per-firm draws for ``purpose``: a compiled loop that draws firm by
+        firm gets the draws :meth:`uniform` gives from ``draws.uniform_of(key, firm_id)``."""
+        return draws.key(self.seed_material, self.quarter, purpose)
 
     def normal(self, rows: np.ndarray, purpose: str) -> np.ndarray:
         """Standard normal draws of firms ``rows`` for ``purpose`` this quarter, single precision."""
         st = self.state
-        return draws.normals(draws.key(self.seed_material, self.quarter, purpose), st.firm_id[st.index(rows)])
+        return draws.normals(self.draw_key(purpose), st.firm_id[st.index(rows)])
 
     def stochastic_round(self, x: float, purpose: str) -> int:
         """Round ``x`` up with probability equal to its fractional part (unbiased at small scale)."""

@@ -45,6 +45,32 @@ def test_tabulated_rules_keep_the_shape_of_their_input_and_give_nan_for_nan():
     assert got.shape == (2, 2) and np.isnan(got[1, 0]) and np.isfinite(got[0]).all() and got[1, 1] > got[0, 1]
 
 
+def test_the_renewal_hazard_by_vintage_is_the_tabulated_hazard_of_the_age_beyond_the_table_too():
+    from smegrowth.investment import _hazards
+
+    table = InvestmentPlanner.renewal_hazard(10.0, 3.0)
+    quarter = 40
+    # equipment from the future (age 0), new, old, at the table's end (40 years), beyond it, and NaN
+    vintage = np.array([45.0, 40.0, 12.5, quarter - 160.0, quarter - 160.04, quarter - 300.0, np.nan])
+    age = np.maximum(quarter - vintage, 0.0) / 4.0
+    hazard, beyond = _hazards(vintage, quarter, table.values, table.low, table.per_unit, table.cells, table.high)
+    assert beyond.tolist() == [4, 5]
+    hazard[beyond] = table.f(age[beyond])
+    assert np.array_equal(hazard, table(age), equal_nan=True)
+
+
+def test_a_loop_drawing_firm_by_firm_gets_the_models_draws():
+    from smegrowth.draws import uniform_of
+
+    model = EnterpriseModel(scale=0.01, rng=4)
+    model.run(1)
+    rows = model.state.active_rows()
+    key = model.draw_key("renewal")
+    inline = np.array([uniform_of(key, firm) for firm in model.state.firm_id[rows]], dtype=np.float32)
+    assert np.array_equal(inline, model.uniform(rows, "renewal"))
+    assert not np.array_equal(inline, model.uniform(rows, "acquisition"))
+
+
 def test_new_loans_are_priced_and_blend_into_the_borrowers_average_loan_rate():
     from smegrowth.credit import _price
 
