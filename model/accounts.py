@@ -18,7 +18,7 @@ import numpy as np
 from numba import literal_unroll
 
 from .compiled import per_firm
-from .firm_state import Status
+from .firm_state import Status, per_firm_values
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -37,15 +37,6 @@ EQUITY = "equity"
 Flow = tuple[np.ndarray | float, str, str, str]
 """A payment of several firms: (amount m yuan, an array over the firms or one amount for all; the other
 account; label; category)."""
-
-
-def _amounts_of(amount: np.ndarray | float, n: int) -> np.ndarray:
-    """``amount`` as a read-only float array over ``n`` firms (one amount for all is broadcast)."""
-    if isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.shape == (n,):
-        view = amount.view()
-        view.flags.writeable = False  # read-only like a broadcast amount: fewer compiled versions of the loop
-        return view
-    return np.broadcast_to(np.asarray(amount, dtype=float), (n,))
 
 
 class AccountingError(RuntimeError):
@@ -132,23 +123,25 @@ class Accounts:
         if not flows:
             return
         st = self.model.state
-        rows = st.as_rows(rows)
         self._grow()
         at, (cash, bank) = st.reading(rows, "cash", "bank")
+        n = st.as_rows(rows).size
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
-        amounts = tuple(_amounts_of(amount, rows.size) for _, amount, _, _, _ in flows)
         # per flow: its amounts, its sign, and 1 or 0 for whether it is income, equity, and summed by bank here
         here = by_bank is None
-        booked = tuple(
-            (amount, sign, float(category == INCOME), float(category == EQUITY), float(here and other == "banks"))
-            for amount, (sign, _, other, _, category) in zip(amounts, flows, strict=True)
-        )
+        amounts, booked, to_banks = [], [], False
+        for sign, amount, other, _, category in flows:
+            amount = per_firm_values(amount, n)
+            banks = here and other == "banks"
+            to_banks |= banks
+            amounts.append(amount)
+            booked.append((amount, sign, float(category == INCOME), float(category == EQUITY), float(banks)))
         reserves_paid = _book(
-            rows.size, at, cash, self._income[within], self._equity[within], bank, self.bank_loans.size, booked
+            n, at, cash, self._income[within], self._equity[within], bank, self.bank_loans.size, tuple(booked)
         )
         if by_bank is not None:
             self.bank_reserves -= by_bank
-        elif any(flow[4] for flow in booked):
+        elif to_banks:
             self.bank_reserves -= reserves_paid
         for (sign, _, other, label, _), amount in zip(flows, amounts, strict=True):
             total = float(amount.sum())
@@ -160,7 +153,7 @@ class Accounts:
     def _by_bank(self, rows: np.ndarray, amounts: np.ndarray) -> np.ndarray:
         """Sum ``amounts`` of firms ``rows`` by their bank."""
         st = self.model.state
-        weights = np.broadcast_to(np.asarray(amounts, dtype=float), rows.shape)
+        weights = per_firm_values(amounts, rows.size)
         return np.bincount(st.bank[st.index(rows)], weights=weights, minlength=self.bank_loans.size)
 
     def income_of(self, rows: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .accounts import INCOME
 from .compiled import maximum, minimum, per_firm
+from .firm_state import per_firm_values
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -85,7 +86,7 @@ class CreditMarket:
         """Annual default probability of ``rows`` if they owed ``extra_debt`` more."""
         st, p = model.state, model.params.credit
         rows = st.as_rows(rows)
-        extra = np.broadcast_to(np.asarray(extra_debt, dtype=float), rows.shape)
+        extra = per_firm_values(extra_debt, rows.size)
         at, columns = st.reading(rows, "capital", "cash", "debt", "annual_profit", "annual_revenue")
         z = _default_score(at, *columns, extra, p.pd_intercept, p.pd_leverage, p.pd_margin)
         np.negative(z, out=z)
@@ -105,7 +106,7 @@ class CreditMarket:
         p = model.params.credit
         if pd is None:
             pd = self.default_probability(model, rows)
-        pd = np.broadcast_to(np.asarray(pd, dtype=float), np.shape(model.state.as_rows(rows)))
+        pd = per_firm_values(pd, model.state.as_rows(rows).size)
         return self.lpr(model) + p.spread_base + p.spread_per_pd * pd * p.loss_given_default
 
     @contextmanager

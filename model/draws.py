@@ -69,7 +69,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
 _INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
 _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
-_S16 = np.uint64(16)
+_S16, _S32 = np.uint64(16), np.uint64(32)
 _POOL = 4
 
 
@@ -98,8 +98,7 @@ def seed_state(entropy: Sequence[int], n_words: int) -> np.ndarray:
 def _seed_state64(entropy: Sequence[int], n_words: int) -> np.ndarray:
     """``generate_state(n_words, np.uint64)``: pairs of 32-bit words, the first the low half (as
     numpy reads them, whatever the machine's byte order)."""
-    words = _seed_state(_words(entropy), 2 * n_words)
-    return words[0::2] | (words[1::2] << np.uint64(32))
+    return _seed_state_pairs(_words(entropy), n_words)
 
 
 class _Entropy(ISeedSequence):
@@ -154,6 +153,17 @@ def _seed_state(entropy: np.ndarray, n_words: int) -> np.ndarray:
         multiplier = (multiplier * _MULT_B) & _MASK32
         value = (value * multiplier) & _MASK32
         state[i] = value ^ (value >> _S16)
+    return state
+
+
+@per_firm
+def _seed_state_pairs(entropy: np.ndarray, n_words: int) -> np.ndarray:
+    """The first ``n_words`` 64-bit state words of SeedSequence over the 32-bit words ``entropy``: each
+    a pair of 32-bit state words, the first the low half."""
+    words = _seed_state(entropy, 2 * n_words)
+    state = np.empty(n_words, dtype=np.uint64)
+    for i in range(n_words):
+        state[i] = words[2 * i] | (words[2 * i + 1] << _S32)
     return state
 
 

@@ -78,11 +78,32 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
 }
 
 
+_FLOAT = np.dtype(np.float64)
+_INTP = np.dtype(np.intp)
+
+
 def by_kind(sme: float, little_giant: float, unicorn: float) -> np.ndarray:
     """A table of one value per firm kind, to be indexed by ``kind`` codes."""
     table = np.empty(len(Kind))
     table[[Kind.SME, Kind.LITTLE_GIANT, Kind.UNICORN]] = sme, little_giant, unicorn
     return table
+
+
+def per_firm_values(values: np.ndarray | float, n: int) -> np.ndarray:
+    """``values`` (one per firm, or one for all) as a read-only float array over ``n`` firms: what
+    ``np.broadcast_to(np.asarray(values, dtype=float), (n,))`` gives, at a fraction of its cost (the
+    model makes dozens of such arrays a quarter, for bookings and loan quotes, mostly of a few firms).
+    Read-only whatever the input, so that compiled loops see one type of array."""
+    if values.__class__ is not np.ndarray or values.dtype != _FLOAT:
+        values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        column = np.ndarray((n,), dtype=float, buffer=values, strides=(0,))
+    elif values.ndim == 1 and values.size == n:
+        column = values.view()
+    else:
+        return np.broadcast_to(values, (n,))  # or the error for values of another shape
+    column.flags.writeable = False
+    return column
 
 
 def _grown(column: np.ndarray, used: int, needed: int) -> np.ndarray:
@@ -232,15 +253,15 @@ class FirmState:
         those rows) when ``rows`` are every row in use, else (``rows``, the whole columns), so that the
         loop reads row ``k`` of the first case, or row ``rows[k]`` of the second, without gathering."""
         rows = self.as_rows(rows)
-        ix = self.index(rows)
-        if isinstance(ix, slice):
-            return None, tuple(self._data[name][ix] for name in names)
-        return rows, tuple(self._data[name] for name in names)
+        data = self._data
+        if rows is self._active_rows and rows.size == self.n:  # every row in use: see index()
+            return None, tuple([data[name][: self.n] for name in names])
+        return rows, tuple([data[name] for name in names])
 
     def as_rows(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` as an array of row indices (a boolean mask over the rows in use becomes the indices
         of its true entries), as compiled loops need them."""
-        if rows is self._active_rows:
+        if rows is self._active_rows or (rows.__class__ is np.ndarray and rows.dtype == _INTP):
             return rows
         rows = np.asarray(rows)
         if rows.dtype == np.bool_:
