@@ -95,13 +95,10 @@ class Certification:
         )  # fmt: skip
         st.unicorn_since[rises] = model.quarter
         model.change_kind(rises, Kind.UNICORN)
-        back = np.where(
-            model.quarter - st.lg_since[falls] < 4 * model.params.certification.status_years,
-            Kind.LITTLE_GIANT,
-            Kind.SME,
-        )
-        for kind in (Kind.SME, Kind.LITTLE_GIANT):
-            model.change_kind(falls[back == kind], kind)
+        if falls.size:  # back to little giants while their certification lasts, else SMEs
+            certified = model.quarter - st.lg_since[falls] < 4 * model.params.certification.status_years
+            model.change_kind(falls[~certified], Kind.SME)
+            model.change_kind(falls[certified], Kind.LITTLE_GIANT)
         self.new_unicorns = rises
         self.new_unicorn_sectors = st.sector[rises]
 

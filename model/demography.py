@@ -68,14 +68,15 @@ class Demography:
             return self.entries
         st = model.state
         rows = st.add(n)
+        new = slice(rows[0], rows[0] + n)  # entrants are appended: their rows are one block
         model.incentives.extend(st.n)
         sectors = list(params.sectors.values())
         weights = np.array([s.share_srdi for s in sectors])
         sec = draws.categories(rng, weights, n)
-        st.sector[rows] = sec
-        st.kind[rows] = Kind.SME
-        st.born[rows] = model.quarter - 4.0 * sample_ages(rng, n, e.age_min, e.age_mean)
-        st.customer_base[rows] = customer_base(params, (model.quarter - st.born[rows]) / 4.0)
+        st.sector[new] = sec
+        st.kind[new] = Kind.SME
+        st.born[new] = model.quarter - 4.0 * sample_ages(rng, n, e.age_min, e.age_mean)
+        st.customer_base[new] = customer_base(params, (model.quarter - st.born[new]) / 4.0)
         annual = sample_sizes(
             rng,
             n,
@@ -86,36 +87,36 @@ class Demography:
             pop.min_revenue,
             pop.max_revenue,
         )
-        st.annual_revenue[rows] = annual
-        st.revenue_lag4[rows] = annual / 1.2
-        st.revenue_lag8[rows] = annual / 1.44
+        st.annual_revenue[new] = annual
+        st.revenue_lag4[new] = annual / 1.2
+        st.revenue_lag8[new] = annual / 1.44
         incumbents = slice(0, rows[0])  # entrants are appended after every incumbent
         active_incumbents, summed_productivity = _sector_productivity(
             st.sector[incumbents], st.status[incumbents], st.productivity[incumbents], len(sectors)
         )
         sector_mean = summed_productivity / np.maximum(active_incumbents, 1)
-        st.productivity[rows] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
+        st.productivity[new] = sector_mean[sec] - e.productivity_gap + e.productivity_sd * rng.standard_normal(n)
         kappa = model.demand.capital_intensity[sec]
         headroom = 1.0 + params.investment.capacity_headroom
         capital = kappa * annual * headroom * np.exp(0.15 * rng.standard_normal(n))
         cash = pop.cash_to_revenue * annual * np.exp(0.4 * rng.standard_normal(n))
-        st.vintage[rows] = model.quarter - 4.0 * rng.uniform(0.0, 3.0, n)
-        st.specialisation[rows] = rng.beta(8, 2, n)
-        st.digital[rows] = rng.beta(2, 5, n)
-        st.patents[rows] = rng.poisson(1.0, n)
+        st.vintage[new] = model.quarter - 4.0 * rng.uniform(0.0, 3.0, n)
+        st.specialisation[new] = rng.beta(8, 2, n)
+        st.digital[new] = rng.beta(2, 5, n)
+        st.patents[new] = rng.poisson(1.0, n)
         sd = params.innovation.rd_taste_sigma
-        st.rd_taste[rows] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
-        st.annual_rd[rows] = model.innovation.rd_norm(model, rows) * annual
-        st.employees[rows] = annual / pop.labour_productivity
+        st.rd_taste[new] = np.exp(sd * rng.standard_normal(n) - 0.5 * sd**2)
+        st.annual_rd[new] = model.innovation.rd_norm(model, rows) * annual
+        st.employees[new] = annual / pop.labour_productivity
         prone = np.array([s.frontier or s.valuation_multiple >= 8 for s in sectors])
-        st.venture[rows] = rng.random(n) < pop.venture_share * np.where(prone[sec], 2.0, 0.3)
+        st.venture[new] = rng.random(n) < pop.venture_share * np.where(prone[sec], 2.0, 0.3)
         multiple = model.valuation_multiple[sec]
         ceiling = np.log(0.9 * params.venture.unicorn_threshold / (multiple * annual))
-        st.hype[rows] = np.where(st.venture[rows], np.minimum(rng.normal(0.0, 0.7, n), ceiling), 0.0)
+        st.hype[new] = np.where(st.venture[new], np.minimum(rng.normal(0.0, 0.7, n), ceiling), 0.0)
         shares = np.asarray(params.credit.bank_shares)
-        st.bank[rows] = draws.categories(rng, shares, n)
+        st.bank[new] = draws.categories(rng, shares, n)
 
-        st.orders[rows] = annual / 4.0
+        st.orders[new] = annual / 4.0
         model.demand.add_firms(model, rows)
 
         place_in_niches(model, rows, rng, active_incumbents + np.bincount(sec, minlength=len(sectors)))
@@ -124,9 +125,9 @@ class Demography:
         model.accounts.firms_receive(rows, cash + capital - debt, "investors", "founders' equity", EQUITY)
         model.accounts.lend(rows, debt)
         model.accounts.firms_pay(rows, capital, "economy", "equipment", FINANCE)
-        st.capital[rows] = capital
-        st.loan_rate[rows] = model.credit.quote(model, rows)
-        st.equity_raised[rows] = cash + capital - debt
+        st.capital[new] = capital
+        st.loan_rate[new] = model.credit.quote(model, rows)
+        st.equity_raised[new] = cash + capital - debt
         model.capital_market.revalue(model, rows)
         self.entries = rows
         return rows

@@ -78,6 +78,9 @@ COLUMNS: dict[str, tuple[type, float, str]] = {
 }
 
 
+_ACTIVE = int(Status.ACTIVE)
+"""The code of active firms as a plain int: numpy compares arrays with an enum member ~5 times slower
+(it probes the member for array protocols through the enum's class)."""
 _FLOAT = np.dtype(np.float64)
 _INTP = np.dtype(np.intp)
 
@@ -285,7 +288,7 @@ class FirmState:
     def active(self) -> np.ndarray:
         """Boolean mask of firms still in the growth population (cached; read it, don't write it)."""
         if self._active is None or self._active.size != self.n:
-            self._active = self.status == Status.ACTIVE
+            self._active = self.status == _ACTIVE
             self._active.flags.writeable = False
             self._active_rows = None
         return self._active
@@ -306,7 +309,7 @@ class FirmState:
     def rows_of(self, kind: Kind) -> np.ndarray:
         """Indices of active firms of one kind."""
         rows = self.active_rows()
-        return rows[np.flatnonzero(self.kind[self.index(rows)] == kind)]
+        return rows[np.flatnonzero(self.kind[self.index(rows)] == int(kind))]
 
     def assets(self) -> np.ndarray:
         """Total assets (cash, if positive, plus capital), m yuan."""

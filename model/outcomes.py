@@ -87,7 +87,7 @@ def collect(model: EnterpriseModel, departed: Mapping[str, np.ndarray] | None = 
     else:
         gone_status, gone_kind = departed["status"], departed["kind"]
     left_as = np.bincount(gone_status, minlength=len(Status))  # departures by how they left
-    listed_kinds = np.bincount(gone_kind[gone_status == Status.LISTED], minlength=len(Kind))
+    listed_kinds = np.bincount(gone_kind[gone_status == int(Status.LISTED)], minlength=len(Kind))
     indebted = model.indebted_at_start
     record.update(
         {
