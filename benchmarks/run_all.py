@@ -54,7 +54,7 @@ TARGETS = {
 }
 
 FULL = {
-    "baseline": {"scale": 1.0, "quarters": 40, "seed": 7, "repeats": 3},
+    "baseline": {"scale": 1.0, "quarters": 40, "seed": 7, "repeats": 5},
     "scaling": {"scales": [0.1, 0.5, 1.0, 2.0, 4.0], "quarters": 40, "rounds": 5},
     "reference": {"scale": 1.0, "quarters": 3, "repeats": 3},
     "agreement": {"scale": 0.02, "quarters": 12, "seeds": 10},
