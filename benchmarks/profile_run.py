@@ -2,6 +2,7 @@
 
     python benchmarks/profile_run.py                       # scale 1.0, 40 quarters, seed 7
     python benchmarks/profile_run.py --scale 0.1 --top 30
+    python benchmarks/profile_run.py --fixed-cost          # the fixed cost of a quarter (~1 min)
 
 Stage times come from wrapping the stage methods of one model (no profiler overhead; nested stages
 such as ``Demography.enter`` include what they call). cProfile then runs a second, identical model;
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
+import statistics
 import time
 from collections import Counter
 
+import numpy as np
 from smegrowth import EnterpriseModel, outcomes
 
 STAGES = {
@@ -78,6 +82,38 @@ def stage_times(scale: float, quarters: int, seed: int) -> tuple[Counter, float]
     return spent, time.perf_counter() - t0
 
 
+def fixed_cost(scales: list[float], quarters: int, seed: int, rounds: int) -> None:
+    """The cost of a quarter as fixed cost + cost per active firm: a least-squares line through the
+    CPU time per quarter against the active firms, at small scales where the fixed cost shows, in one
+    warm process, the scales alternating within each of ``rounds`` rounds (medians over rounds).
+    Flatness (section b of ``run_all.py``) is about 1 + fixed / (firms at scale 0.1 x cost per firm)."""
+    from smegrowth.runner import release
+
+    EnterpriseModel(scale=0.02, rng=seed + 1).run(4)  # numba's start-up and loading, not measured
+    per_scale: dict[float, list[tuple[float, float]]] = {s: [] for s in scales}
+    for _ in range(rounds):
+        for scale in scales:
+            model = EnterpriseModel(scale=scale, rng=seed)
+            firms = 0
+            start = time.process_time()
+            for _ in range(quarters):
+                firms += int(model.state.active().sum())
+                model.step()
+            per_scale[scale].append(((time.process_time() - start) / quarters, firms / quarters))
+            release(model)
+            del model
+            gc.collect()
+    print("scale    mean active firms   CPU per quarter   per firm-quarter")
+    xs, ys = [], []
+    for scale, samples in per_scale.items():
+        cpu, firms = statistics.median(c for c, _ in samples), statistics.median(f for _, f in samples)
+        xs.append(firms)
+        ys.append(cpu)
+        print(f"{scale:<8g} {firms:17,.0f} {1e3 * cpu:14.3f} ms {1e6 * cpu / firms:14.3f} us")
+    slope, intercept = np.polyfit(xs, ys, 1)
+    print(f"\nfixed cost of a quarter {1e3 * intercept:.3f} ms; cost per active firm {1e6 * slope:.3f} us")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0)
@@ -85,7 +121,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--no-cprofile", action="store_true")
+    ap.add_argument(
+        "--fixed-cost",
+        action="store_true",
+        help="fit CPU time per quarter = fixed cost + cost per firm at scales 0.001-0.03 (3 rounds)",
+    )
     args = ap.parse_args()
+    if args.fixed_cost:
+        fixed_cost([0.001, 0.003, 0.01, 0.03], args.quarters, args.seed, rounds=3)
+        return
 
     t0 = time.perf_counter()
     EnterpriseModel(scale=args.scale, rng=args.seed)

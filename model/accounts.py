@@ -124,8 +124,9 @@ class Accounts:
             return
         st = self.model.state
         self._grow()
+        rows = st.as_rows(rows)
         at, (cash, bank) = st.reading(rows, "cash", "bank")
-        n = st.as_rows(rows).size
+        n = rows.size
         within = slice(None) if at is not None else slice(0, st.n)  # as the columns from reading()
         # per flow: its amounts, its sign, and 1 or 0 for whether it is income, equity, and summed by bank here
         here = by_bank is None

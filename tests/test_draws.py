@@ -54,8 +54,10 @@ def test_seed_state_is_numpys_seed_sequence_bit_for_bit():
         for n_words in (1, 2, 8, 9):
             expected = np.random.SeedSequence(entropy).generate_state(n_words, np.uint32)
             assert np.array_equal(draws.seed_state(entropy, n_words), expected), (entropy, n_words)
-    assert draws.key(7, 3, "renewal") == np.random.SeedSequence(draws.entropy(7, 3, "renewal")).generate_state(
-        1, np.uint64)[0]
+    assert (
+        draws.key(7, 3, "renewal")
+        == np.random.SeedSequence(draws.entropy(7, 3, "renewal")).generate_state(1, np.uint64)[0]
+    )
 
 
 def test_streams_are_numpys_default_rng_of_the_same_entropy():
@@ -82,3 +84,76 @@ def test_categories_are_numpys_choice_with_those_probabilities_and_use_the_same_
         drawn = draws.categories(ours, weights, size)
         assert np.array_equal(drawn, numpys.choice(weights.size, size=size, p=weights / weights.sum()))
         assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+# --- the stages draw what the model's per-firm draws give for their purpose ----------------------------
+# Compiled loops compute their draws firm by firm (draws.uniform_of); these check each call site against
+# the stage's rule written with model.uniform, so a wrong key, purpose or firm id shows.
+
+
+def test_acquisitions_are_the_firms_whose_acquisition_draw_is_below_their_hazard():
+    from smegrowth import EnterpriseModel
+    from smegrowth.firm_state import by_kind
+
+    rates = {"ma_rate_sme": 0.3, "ma_rate_little_giant": 0.2, "ma_rate_unicorn": 0.4}
+    model = EnterpriseModel(scale=0.05, rng=5, parameters={"listing": rates})
+    model.run(2)
+    seen = {}
+    stage = model.capital_market.acquisitions
+
+    def checked(model):  # the rule, on the state the stage meets in the quarter
+        st, p = model.state, model.params.listing
+        rows = np.flatnonzero(st.active())
+        quarterly = 1.0 - (1.0 - by_kind(p.ma_rate_sme, p.ma_rate_little_giant, p.ma_rate_unicorn)) ** 0.25
+        distress = np.where(st.annual_profit[rows] < 0, 1.0 + p.ma_distress_multiplier, 1.0)
+        hazard = np.minimum(quarterly[st.kind[rows]] * distress * model.incentives.ma_boost[rows], 1.0)
+        seen["expected"] = rows[model.uniform(rows, "acquisition") < hazard]
+        seen["acquired"] = stage(model)
+        seen["ids"] = model.state.firm_id[seen["acquired"]]
+        return seen["acquired"]
+
+    model.capital_market.acquisitions = checked
+    model.step()
+    assert seen["expected"].size > 200 and np.array_equal(seen["acquired"], seen["expected"])
+    assert (model.firm_table().set_index("firm_id").loc[seen["ids"], "status"] == "acquired").all()
+
+
+def test_renewals_follow_the_hazard_of_the_equipments_age_and_the_renewal_draws():
+    from smegrowth import EnterpriseModel
+
+    # short-lived equipment with a falling hazard: many firms' equipment is older than the table
+    model = EnterpriseModel(scale=0.05, rng=6, parameters={"investment": {"service_life": 0.5, "renewal_shape": 0.5}})
+    model.run(2)
+    st, p, planner = model.state, model.params.investment, model.investment
+    rows = st.active_rows()
+    renewal, _ = planner.plan(model, rows)
+    table = planner.renewal_hazard(p.service_life, p.renewal_shape)
+    age = np.maximum(model.quarter - st.vintage[rows], 0.0) / 4.0
+    rate = np.maximum(planner.financing_rate(model, rows), 0.005)
+    response = np.minimum((p.reference_rate / rate) ** p.user_cost_elasticity, 3.0)
+    renews = model.uniform(rows, "renewal") < np.minimum(table(age) * response, 1.0)
+    assert (age > table.high).sum() > 100 and 0.05 < renews.mean() < 0.95
+    assert np.array_equal(renewal, np.where(renews, p.renewal_fraction * st.capital[rows], 0.0))
+
+
+def test_innovation_and_patents_follow_their_chances_and_draws():
+    from smegrowth import EnterpriseModel
+    from smegrowth.innovation import _beta_quantiles
+
+    model = EnterpriseModel(scale=0.05, rng=7)
+    model.run(2)
+    st, p = model.state, model.params.innovation
+    rows = st.active_rows()
+    rd, revenue, patents = st.rd[rows].copy(), np.maximum(st.revenue[rows], 1e-9), st.patents[rows].copy()
+    opportunity = model.tech_opportunity[st.sector[rows]]
+    model.innovation.step(model, rows, np.zeros(rows.size))
+
+    chance = 1.0 - np.exp(-p.innovation_rate * opportunity * np.minimum(rd / revenue, 5.0))
+    size = p.jump_low + (p.jump_high - p.jump_low) * _beta_quantiles(p.jump_beta)(
+        model.uniform(rows, "innovation size")
+    )
+    expected = (model.uniform(rows, "innovation") < chance) & (size > 0)
+    assert 20 < expected.sum() < rows.size / 2
+    assert np.array_equal(model.innovation.successes[rows], expected)
+    granted = np.floor(rd * opportunity / p.patent_cost + model.uniform(rows, "patents"))
+    assert np.array_equal(st.patents[rows], patents + granted)
