@@ -7,7 +7,8 @@ give identical results. Infrastructure failures (a worker process that dies, a l
 do not stop the sweep: the process pool starts new workers and makes the runs that were in flight
 again, one at a time, so that a run that kills its worker twice (out of memory, a crash in native
 code) is recorded as failed without taking innocent runs with it; Dask reschedules work on its
-own. Runs that still fail are retried when the sweep is resumed.
+own, and a Dask task of several runs that still fails is sent again run by run. Runs that still
+fail are retried when the sweep is resumed.
 
 * :class:`InProcess` - one run after another here; used for ``--workers 1`` and single runs.
 * :class:`ProcessPool` - ``concurrent.futures.ProcessPoolExecutor``; the default. Its workers
@@ -17,7 +18,8 @@ own. Runs that still fail are retried when the sweep is resumed.
   ``fork``: the sweep process has threads. See :func:`start_worker_server`.
 * :class:`DaskExecutor` - a ``distributed`` scheduler at an address, or a ``LocalCluster`` on
   127.0.0.1 only, whose nannies fork their workers from the same fork server where there is one.
-  Workers need smegrowth (and any module defining your own levers) installed.
+  Workers need smegrowth (and any module defining your own levers) installed. Each task makes up
+  to four runs (:func:`batch_size`), which halves Dask's processor time per run.
 """
 
 from __future__ import annotations
@@ -388,23 +390,39 @@ class DaskExecutor(Executor):
             raise ExecutorError(f"cannot connect to Dask at {where}: {exc}") from None
 
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
+        """Runs go to the workers in batches of a few (:func:`batch_size`): Dask's scheduler and
+        workers spend several milliseconds of processor time on each task, which on a machine whose
+        cores all run workers slows the runs themselves. A batch that fails (its worker was lost, and
+        lost again each time Dask retried it) is sent again run by run, so that only the run that
+        fails it fails."""
         from distributed import as_completed as dask_completed
 
         from .runner import RunResult
 
-        futures = self._client.map(fn, list(specs), pure=False)
-        by_key = {f.key: s for f, s in zip(futures, specs, strict=True)}
+        specs = list(specs)
+        size = batch_size(len(specs), sum(self._client.nthreads().values()))
+        batches = [specs[i : i + size] for i in range(0, len(specs), size)]
+        futures = self._client.map(run_batch, batches, fn=fn, pure=False)
+        waiting = {f.key: (f, batch) for f, batch in zip(futures, batches, strict=True)}
+        completed = dask_completed(futures)
         try:
-            for future in dask_completed(futures):
-                spec = by_key.pop(future.key)
+            for future in completed:
+                _, batch = waiting.pop(future.key)
                 try:
-                    result = future.result()
+                    results = future.result()
                 except Exception as exc:  # noqa: BLE001 - a lost worker fails its run only
-                    result = RunResult.failure(spec, exc)
+                    if len(batch) > 1:
+                        singles = self._client.map(run_batch, [[spec] for spec in batch], fn=fn, pure=False)
+                        for single, spec in zip(singles, batch, strict=True):
+                            waiting[single.key] = (single, [spec])
+                            completed.add(single)
+                        results = []
+                    else:
+                        results = [RunResult.failure(batch[0], exc)]
                 future.release()
-                yield result
+                yield from results
         finally:
-            self._client.cancel([f for f in futures if f.key in by_key])
+            self._client.cancel([f for f, _ in waiting.values()])
 
     def close(self, wait: bool = True) -> None:
         client = getattr(self, "_client", None)
@@ -412,6 +430,23 @@ class DaskExecutor(Executor):
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+BATCH_MAX = 4
+"""The most runs a Dask task makes (see :func:`batch_size`)."""
+
+
+def batch_size(runs: int, threads: int) -> int:
+    """Runs per Dask task for ``runs`` runs on ``threads`` worker threads: up to :data:`BATCH_MAX`,
+    keeping at least eight tasks per thread, so that the last tasks to finish leave the other
+    workers idle for less than a run or two."""
+    return max(1, min(BATCH_MAX, runs // (8 * max(threads, 1))))
+
+
+def run_batch(specs: Sequence[RunSpec], fn: RunFunction) -> list[RunResult]:
+    """``fn`` of each of ``specs``, in a Dask worker (a module-level function, so that tasks refer to
+    it by name)."""
+    return [fn(spec) for spec in specs]
 
 
 def local_workers(workers: int | None = None, runs: int | None = None) -> int:

@@ -265,6 +265,23 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path):
     assert_clean(tmp_path / "out")
 
 
+def test_a_dask_batch_that_loses_its_worker_is_made_again_run_by_run(tmp_path, monkeypatch):
+    """Dask tasks make a few runs each; when a task fails because one of its runs kills the worker,
+    its runs are sent again one by one, so that only that run fails."""
+    from smegrowth import executors
+
+    monkeypatch.setattr(executors, "batch_size", lambda runs, threads: runs)  # all three in one task
+    path = suicide_scenario(tmp_path)
+    report = run_sweep(load_scenario(path), out=tmp_path / "out", workers=2, dask_local=True, progress=False)
+    record("fault", "Dask worker killed by a run in a batch")
+    runs = report.runs.set_index("run_id")
+    failed = sorted(runs.index[runs.status == "failed"])
+    assert failed == ["dies-s0000-r000"]
+    assert runs.loc[failed, "error"].str.startswith("KilledWorker").all()
+    assert (runs.status == "ok").sum() == 2
+    assert_clean(tmp_path / "out")
+
+
 # Scripts run in a fresh interpreter, so that a pool that hangs fails its test instead of the suite;
 # they and their workers (which run them again) import this module for its lever and helper.
 IMPORT_THIS_MODULE = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
