@@ -6,7 +6,7 @@
 
 Sections (each measurement runs in a fresh subprocess, see ``measure.py``):
 
-a. a 40-quarter baseline at scale 1.0: construction and stepping time, peak memory (median of 3);
+a. a 40-quarter baseline at scale 1.0: construction and stepping time, peak memory (median of 5);
 b. scaling with population, scale 0.1 to 4.0: cost per firm-quarter, in rounds over the scales;
 c. the per-agent reference (``reference_model.py``) against the vectorised model on the same
    population at scale 1.0, and the statistical agreement of their key outcomes;
@@ -201,12 +201,12 @@ def environment(command: str) -> dict:
 # --- sections -------------------------------------------------------------------------------------------
 
 
-def run_models(scale: float, quarters: int, seed: int, repeats: int, warm: bool = False) -> list[dict]:
+def run_models(scale: float, quarters: int, seed: int, repeats: int) -> list[dict]:
+    """``repeats`` runs of the model, each in a fresh process (numba's start-up included)."""
     runs = []
     for i in range(repeats):
-        log(f"model scale {scale}, {quarters} quarters{', warm' if warm else ''}, repeat {i + 1}/{repeats}")
-        flags = ["--warm"] if warm else []
-        runs.append(measure("model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed), *flags))
+        log(f"model scale {scale}, {quarters} quarters, repeat {i + 1}/{repeats}")
+        runs.append(measure("model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed)))
     return runs
 
 

@@ -90,7 +90,7 @@ class Demography:
         st.annual_revenue[new] = annual
         st.revenue_lag4[new] = annual / 1.2
         st.revenue_lag8[new] = annual / 1.44
-        incumbents = slice(0, rows[0])  # entrants are appended after every incumbent
+        incumbents = slice(0, new.start)  # every row before the entrants
         active_incumbents, summed_productivity = _sector_productivity(
             st.sector[incumbents], st.status[incumbents], st.productivity[incumbents], len(sectors)
         )

@@ -256,10 +256,10 @@ class FirmState:
         those rows) when ``rows`` are every row in use, else (``rows``, the whole columns), so that the
         loop reads row ``k`` of the first case, or row ``rows[k]`` of the second, without gathering."""
         rows = self.as_rows(rows)
-        data = self._data
-        if rows is self._active_rows and rows.size == self.n:  # every row in use: see index()
-            return None, tuple([data[name][: self.n] for name in names])
-        return rows, tuple([data[name] for name in names])
+        ix = self.index(rows)
+        if isinstance(ix, slice):
+            return None, tuple([self._data[name][ix] for name in names])
+        return rows, tuple([self._data[name] for name in names])
 
     def as_rows(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` as an array of row indices (a boolean mask over the rows in use becomes the indices
