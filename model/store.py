@@ -19,9 +19,7 @@ run is either wholly on disk or absent; the summary row is written last and mark
 A run's files are encoded as Parquet where the run was made (:func:`run_encoded`, in a worker
 process) and written by the sweep process, the only one that writes to the folder; they are
 built as Arrow tables without pandas' metadata (the consolidated tables drop it anyway), with the
-column types pandas would give them, so they read back into the same frames. The run also sends
-the tables themselves (as Arrow streams), which the store keeps, within :data:`KEEP_BYTES`, to
-consolidate from: the tables of 200 runs take ~0.13 s instead of ~0.65 s reading the files back.
+column types pandas would give them, so they read back into the same frames.
 Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
 never read into the tables (Parquet files carry page checksums). A scenario whose hash
@@ -81,10 +79,6 @@ TS_BATCH_ROWS = 200_000
 READ_AHEAD = 32
 """Run files that consolidation reads ahead, on a few threads (Parquet decoding releases the GIL:
 two threads consolidate 200 runs in 0.56-0.74 s where one takes 0.71-1.1 s)."""
-KEEP_BYTES = 256 * 2**20
-"""How much of the runs made in this session a store keeps in memory as Arrow streams (see
-:attr:`RunFiles.tables`), so that consolidation need not read their files back: ~8,000 runs of 24
-quarters. Runs beyond it, and those of earlier sessions, are read from their files."""
 
 
 def _file_mode() -> int:
@@ -204,20 +198,6 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def ipc_bytes(table: pa.Table) -> bytes:
-    """``table`` as an Arrow IPC stream: what a run sends for consolidation (decoding it takes a
-    few hundredths of a millisecond, where reading a run's Parquet files back takes ~3 ms)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def read_ipc(data: bytes) -> pa.Table:
-    """The table of an Arrow IPC stream made by :func:`ipc_bytes`."""
-    return pa.ipc.open_stream(data).read_all()
-
-
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path``, atomically."""
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
@@ -231,9 +211,6 @@ class RunFiles:
     timeseries: bytes
     summary: bytes
     snapshot: bytes | None = None
-    tables: tuple[bytes, bytes] | None = None
-    """The time series and the summary row again, as Arrow IPC streams (:func:`ipc_bytes`): the
-    sweep's store keeps them, and consolidates from them instead of reading the files back."""
 
 
 def _scalar_column(value: Any, rows: int) -> pa.Array:
@@ -279,9 +256,8 @@ def encode_run(spec: RunSpec, result: RunResult) -> RunFiles:
         snapshot = parquet_bytes(_frame_table({"run_id": spec.run_id}, result.snapshot))
     row = {**meta, "status": "ok", "error": None, **spec.columns, **result.summary,
            "elapsed_s": result.elapsed, "config_hash": spec.config_hash}
-    timeseries, summary = _frame_table(meta, result.timeseries), _row_table(row)
-    return RunFiles(parquet_bytes(timeseries), parquet_bytes(summary), snapshot,
-                    (ipc_bytes(timeseries), ipc_bytes(summary)))
+    return RunFiles(parquet_bytes(_frame_table(meta, result.timeseries)),
+                    parquet_bytes(_row_table(row)), snapshot)
 
 
 def run_encoded(spec: RunSpec) -> RunResult:
@@ -446,9 +422,6 @@ class ResultsStore:
         self._lock_fd = -1
         self.quarantined: list[str] = []
         """Runs whose damaged files were moved to ``corrupt/`` (to be made again)."""
-        self._kept: dict[str, tuple[bytes, bytes]] = {}
-        """Runs written by this store: their tables (:attr:`RunFiles.tables`), up to :data:`KEEP_BYTES`."""
-        self._kept_bytes = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -613,7 +586,6 @@ class ResultsStore:
     def quarantine(self, spec: RunSpec) -> None:
         """Move a damaged run's files to ``corrupt/`` (summary first, so it no longer counts as
         finished), to be inspected; the run will be made again."""
-        self._forget(spec.run_id)
         target = self.folder / CORRUPT
         target.mkdir(exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -636,7 +608,6 @@ class ResultsStore:
 
     def _write(self, spec: RunSpec, result: RunResult) -> None:
         failed = self.runs_dir / f"{spec.run_id}.failed.json"
-        self._forget(spec.run_id)
         if not result.ok:
             write_json(failed, {**spec.meta(), "config_hash": spec.config_hash,
                                 "error_type": (result.error or {}).get("type"),
@@ -652,26 +623,12 @@ class ResultsStore:
             write_bytes(self.snapshots_dir / f"{spec.run_id}.parquet", files.snapshot)
         write_bytes(self.runs_dir / f"{spec.run_id}.parquet", files.summary)
         failed.unlink(missing_ok=True)
-        if files.tables is not None:
-            size = sum(map(len, files.tables))
-            if self._kept_bytes + size <= KEEP_BYTES:
-                self._kept[spec.run_id] = files.tables
-                self._kept_bytes += size
-
-    def _forget(self, run_id: str) -> None:
-        """Stop keeping the tables of ``run_id`` (failed or damaged now)."""
-        tables = self._kept.pop(run_id, None)
-        if tables is not None:
-            self._kept_bytes -= sum(map(len, tables))
 
     # --- consolidation ---------------------------------------------------------------------------
     def _read_summary(self, spec: RunSpec) -> tuple[pa.Table, pa.Schema] | Literal[False] | None:
         """A finished run's summary row, checked to be this run's (id, configuration hash), and
         the schema of its time series; None if the run has no summary, False if its files are
         damaged."""
-        kept = self._kept.get(spec.run_id)
-        if kept is not None:
-            return read_ipc(kept[1]), pa.ipc.open_stream(kept[0]).schema
         path = self.runs_dir / f"{spec.run_id}.parquet"
         try:
             if not path.exists():
@@ -688,9 +645,6 @@ class ResultsStore:
     def _read_timeseries(self, spec: RunSpec, schema: pa.Schema) -> pa.Table | None:
         """A finished run's time series, checked to be this run's, with the columns of ``schema``;
         None if damaged."""
-        kept = self._kept.get(spec.run_id)
-        if kept is not None:
-            return _conform(read_ipc(kept[0]), schema)
         try:
             table = read_parquet(self.runs_dir / f"{spec.run_id}.ts.parquet")
             if table["run_id"].unique().to_pylist() != [spec.run_id]:

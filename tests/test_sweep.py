@@ -258,35 +258,6 @@ def test_a_run_that_raises_is_recorded_and_the_others_finish(tmp_path):
     assert again.failed_total == 2
 
 
-def test_consolidation_reads_back_only_the_runs_it_could_not_keep(tmp_path, monkeypatch):
-    """A sweep consolidates the runs it made from the tables they sent, up to ``KEEP_BYTES``,
-    without reading their files back; the tables are those consolidating the files gives."""
-    path = write(tmp_path, "flaky.yaml", FLAKY)  # 4 runs ok, 2 failed
-    runs = plan_runs(load_scenario(path)).runs
-    read: list[str] = []
-    real_read = store_module.read_parquet
-    monkeypatch.setattr(store_module, "read_parquet", lambda p: read.append(Path(p).name) or real_read(p))
-
-    def consolidated(out: Path) -> list[pa.Table]:
-        return [pq.read_table(out / name) for name in ("runs.parquet", "timeseries.parquet")]
-
-    sweep(path, workers=1, out=tmp_path / "kept", progress=False)
-    assert read == []
-    from_memory = consolidated(tmp_path / "kept")
-    store_module.ResultsStore(tmp_path / "kept").consolidate(runs)
-    assert len(read) == 8  # the summary and time series of each run that went well
-    for made, from_files in zip(from_memory, consolidated(tmp_path / "kept"), strict=True):
-        assert made.schema.equals(from_files.schema, check_metadata=True) and made.equals(from_files)
-
-    one_run = sum(map(len, encode_run(runs[0], run_one(runs[0])).tables))
-    monkeypatch.setattr(store_module, "KEEP_BYTES", int(1.5 * one_run))
-    read.clear()
-    sweep(path, workers=1, out=tmp_path / "one", progress=False)
-    assert len(read) == 6  # 3 of the 4 runs that went well
-    for made, expected in zip(consolidated(tmp_path / "one"), from_memory, strict=True):
-        timing = [c for c in TIMING if c in made.column_names]
-        assert made.drop_columns(timing).equals(expected.drop_columns(timing))
-
 def test_resume_skips_finished_runs_and_gives_the_same_tables(in_process, tmp_path):
     folder, path = in_process
     out = tmp_path / "resume"
