@@ -1,6 +1,6 @@
 """Every speed and memory benchmark of issue 6, with one command; writes its figures into README.md.
 
-    python benchmarks/run_all.py            # the full set (~8-9 min on 2 cores), updates README.md
+    python benchmarks/run_all.py            # the full set (~11 min on 2 cores), updates README.md
     python benchmarks/run_all.py --quick    # smoke run (~2 min): smaller sizes, prints only
     python benchmarks/run_all.py --json runs.json --no-readme; python benchmarks/run_all.py --render runs.json
 
@@ -58,7 +58,7 @@ FULL = {
     "scaling": {"scales": [0.1, 0.5, 1.0, 2.0, 4.0], "quarters": 40, "rounds": 5},
     "reference": {"scale": 1.0, "quarters": 3, "repeats": 3},
     "agreement": {"scale": 0.02, "quarters": 12, "seeds": 10},
-    "sweep": {"runs": 200, "rounds": 3},
+    "sweep": {"runs": 200, "rounds": 5},
     "memory": {"runs": 500, "scale": 0.02, "quarters": 24, "leak_runs": 40},
 }
 QUICK = {
