@@ -50,12 +50,11 @@ class InvestmentPlanner:
         st, p = model.state, model.params.investment
         ix = st.index(rows)
         table = self.renewal_hazard(p.service_life, p.renewal_shape)
-        vintage = st.vintage[ix]
-        hazard, beyond = _hazards(
-            vintage, model.quarter, table.values, table.low, table.per_unit, table.cells, table.high
+        hazard, beyond, beyond_age = _hazards(
+            st.vintage[ix], model.quarter, table.values, table.low, table.per_unit, table.cells, table.high
         )
         if beyond.size:  # equipment older than the table (rare): the hazard itself
-            hazard[beyond] = table.f(np.maximum(model.quarter - vintage[beyond], 0.0) / 4.0)
+            hazard[beyond] = table.f(beyond_age)
         # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
         response = p.reference_rate / np.maximum(self.financing_rate(model, rows), 0.005)
         response **= p.user_cost_elasticity
@@ -100,20 +99,23 @@ def _install(
 @per_firm
 def _hazards(
     vintage: np.ndarray, quarter: int, values: np.ndarray, low: float, per_unit: float, cells: int, high: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The renewal hazard of each firm's equipment, of mean installation quarter ``vintage``, at its age
     in years, from the tabulated hazard (``values`` on a grid from ``low`` to ``high``); and the
-    positions of the firms whose equipment is older than ``high``, whose hazard is left to the caller."""
+    positions and ages of the firms whose equipment is older than ``high``, whose hazard is left to
+    the caller."""
     hazard = np.empty(vintage.size)
     beyond = np.empty(vintage.size, dtype=np.intp)
+    beyond_age = np.empty(vintage.size)
     count = 0
     for i in range(vintage.size):
         age = maximum(quarter - vintage[i], 0.0) / 4.0
         if age > high:
             beyond[count] = i
+            beyond_age[count] = age
             count += 1
         hazard[i] = interpolated(values, low, per_unit, cells, age)
-    return hazard, beyond[:count].copy()
+    return hazard, beyond[:count].copy(), beyond_age[:count].copy()
 
 
 @per_firm

@@ -53,8 +53,11 @@ def test_the_renewal_hazard_by_vintage_is_the_tabulated_hazard_of_the_age_beyond
     # equipment from the future (age 0), new, old, at the table's end (40 years), beyond it, and NaN
     vintage = np.array([45.0, 40.0, 12.5, quarter - 160.0, quarter - 160.04, quarter - 300.0, np.nan])
     age = np.maximum(quarter - vintage, 0.0) / 4.0
-    hazard, beyond = _hazards(vintage, quarter, table.values, table.low, table.per_unit, table.cells, table.high)
+    hazard, beyond, beyond_age = _hazards(
+        vintage, quarter, table.values, table.low, table.per_unit, table.cells, table.high
+    )
     assert beyond.tolist() == [4, 5]
+    assert np.array_equal(beyond_age, age[beyond])
     hazard[beyond] = table.f(age[beyond])
     assert np.array_equal(hazard, table(age), equal_nan=True)
 
