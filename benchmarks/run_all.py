@@ -431,7 +431,11 @@ def render(res: dict, quick: bool) -> str:
                 "full-scale 40-quarter run incl. construction, median",
                 f"≤ {TARGETS['full_run_s']:.0f} s",
                 f"{b['total_s']:.2f} s"
-                + (f" on {b['threads']} threads ({b['one_thread']['total_s']:.2f} s on one)" if "one_thread" in b else "")
+                + (
+                    f" on {b['threads']} threads ({b['one_thread']['total_s']:.2f} s on one)"
+                    if "one_thread" in b
+                    else ""
+                )
                 + f" (stepping CPU time {b['step_cpu_s']:.2f} s; others' load {b['other_load']:.1f} cores)",
                 b["total_s"] <= TARGETS["full_run_s"],
             )

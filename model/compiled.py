@@ -45,10 +45,12 @@ set, is used instead).
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import tempfile
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -115,12 +117,14 @@ MAX_THREADS = 4
 """The most threads :func:`in_parts` uses by default: the loops are limited by memory traffic, which
 more threads do not add to."""
 MIN_PART = 50_000
-"""The fewest firms :func:`in_parts` gives a thread: handing a part to a thread and waiting for it
-costs ~20-50 µs, what a loop spends on 5,000-25,000 firms."""
+"""The fewest firms :func:`in_parts` gives a thread: handing a part to an idle thread and waiting
+for it costs ~60 µs (measured on a 2-core virtual machine), and a loop spends 2-10 ns a firm, of
+which a second thread saves only a part (the loops are limited by memory traffic)."""
 
 _threads = min(_cores(), MAX_THREADS)
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 """(process id, executor) of the helper threads, made on first use in each process."""
+_pool_lock = threading.Lock()
 
 
 def threads() -> int:
@@ -129,41 +133,72 @@ def threads() -> int:
 
 
 def set_threads(count: int | None) -> None:
-    """Let :func:`in_parts` use ``count`` threads in this process (None: the processors it may run
-    on, up to :data:`MAX_THREADS`). Sweeps that make several runs at once use one thread per run."""
+    """Let :func:`in_parts` use ``count`` threads (None: the processors this process may run on, up
+    to :data:`MAX_THREADS`). The setting is process-wide: runs already under way on other threads
+    take it at their next loop. ``smegrowth run --threads`` sets it; sweep workers set 1."""
     global _threads, _pool
     if count is None:
         count = min(_cores(), MAX_THREADS)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    elif isinstance(count, bool) or not hasattr(count, "__index__") or operator.index(count) < 1:
         raise ValueError(f"threads must be a whole number of at least 1, not {count!r}")
-    if _pool is not None and count != _threads:
-        _pool[1].shutdown(wait=False)
-        _pool = None
-    _threads = count
+    count = operator.index(count)
+    with _pool_lock:
+        if _pool is not None and count != _threads:
+            if _pool[0] == os.getpid():  # an executor inherited through a fork is left alone
+                _pool[1].shutdown(wait=False)  # parts already queued still run
+            _pool = None
+        _threads = count
+
+
+def _helpers() -> ThreadPoolExecutor:
+    """This process's helper threads (new after a fork: threads do not survive one)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max(_threads - 1, 1), thread_name_prefix="smegrowth-loops"))
+        return _pool[1]
 
 
 def in_parts(loop: Callable[..., None], n: int, *args: object) -> None:
     """Run the compiled ``loop(*args, start, stop)`` over firms ``[0, n)``: in one call, or, for a
     large population, split into consecutive parts of at least :data:`MIN_PART` firms that run at
-    once on up to :func:`threads` threads (loops release the GIL).
+    once, on this thread and up to :func:`threads` - 1 helper threads (the loops release the GIL).
 
-    For loops whose firm ``i`` reads anything but writes only entry ``i`` of its outputs (arrays the
-    caller made), from its own inputs and the draws keyed by its id: the results are then the same
-    to the last bit however the firms are split. Sums over firms (per sector, per bank) stay in
-    loops of their own, over all firms in order.
+    For loops whose firm ``i`` reads anything but writes only entry ``i`` of its outputs (arrays no
+    other part writes), from its own inputs and the draws keyed by its id: the results are then the
+    same to the last bit however the firms are split. Sums over firms (per sector, per bank) stay in
+    loops of their own, over all firms in order. ``in_parts`` returns, or raises the first part's
+    error, only once every part has ended.
     """
     parts = min(_threads, n // MIN_PART)
     if parts <= 1:
         loop(*args, 0, n)
         return
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():  # threads do not survive a fork
-        _pool = (os.getpid(), ThreadPoolExecutor(_threads - 1, thread_name_prefix="smegrowth-loops"))
     bounds = [n * k // parts for k in range(parts + 1)]
-    futures = [_pool[1].submit(loop, *args, bounds[k], bounds[k + 1]) for k in range(1, parts)]
+    futures: list[Future] = []
     try:
+        helpers = _helpers()
+        for k in range(1, parts):
+            try:
+                futures.append(helpers.submit(loop, *args, bounds[k], bounds[k + 1]))
+            except RuntimeError:  # the helpers are shutting down (interpreter exit): run it here
+                loop(*args, bounds[k], bounds[k + 1])
         loop(*args, 0, bounds[1])
-    finally:  # the other parts write the same arrays: they finish before anything else happens
-        wait(futures)
+    finally:  # the other parts write the same arrays: they end before anything else happens
+        _wait_for_all(futures)
     for future in futures:
         future.result()
+
+
+def _wait_for_all(futures: list[Future]) -> None:
+    """Wait until every one of ``futures`` is done, through a Ctrl-C too (raised once they are: the
+    parts take milliseconds)."""
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted

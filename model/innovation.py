@@ -122,19 +122,18 @@ def _learn(
     start: int,
     stop: int,
 ) -> None:
-    """Update in place each firm's log productivity, patent stock and digital maturity; return whether
-    its R&D raised its productivity.
+    """Update in place each firm's log productivity, patent stock and digital maturity, and set
+    ``success``: whether its R&D raised its productivity.
 
     With R&D intensity x (R&D per yuan of revenue, at most 5), a firm innovates with chance
     1 - exp(-innovation_rate * opportunity of its sector * x); the log-productivity step is then a
     quantile of the tabulated ``size_quantiles`` (a Beta distribution on [0, 1]) scaled to
     [``jump_low``, ``jump_high``], kept if positive. It imitates with chance 1 - exp(-imitation_rate * x),
-    closing ``gap_closed`` of the gap to the sector frontier, the 90th percentile of a normal fitted to
-    the sector's productivities. It keeps the larger of the two gains. The exponential of a chance is
-    needed only when the draw is below its argument, an upper bound of the chance (a few per cent of
-    firms). Patents granted: R&D times opportunity over ``patent_cost``, rounded up or down at random
-    (unbiased). Digital maturity decays and rises with spending per yuan of revenue, less so the more
-    mature the firm is, within [0, 1].
+    closing ``gap_closed`` of the gap to its sector's ``frontier`` (from :func:`_frontier`). It keeps
+    the larger of the two gains. The exponential of a chance is needed only when the draw is below its
+    argument, an upper bound of the chance (a few per cent of firms). Patents granted: R&D times
+    opportunity over ``patent_cost``, rounded up or down at random (unbiased). Digital maturity decays
+    and rises with spending per yuan of revenue, less so the more mature the firm is, within [0, 1].
     """
     innovation_key, size_key, imitation_key, patents_key = keys
     for i in range(start, stop):

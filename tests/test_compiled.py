@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 from pandas.testing import assert_frame_equal
-from smegrowth import EnterpriseModel, compiled, set_threads
+from smegrowth import EnterpriseModel, compiled, credit, demand, innovation, investment, set_threads
 from smegrowth.cli import scenarios_dir
 from smegrowth.compiled import maximum, minimum
 from smegrowth.investment import InvestmentPlanner
@@ -170,14 +170,29 @@ def test_an_error_in_a_part_is_raised_once_every_part_has_ended(small_parts):
     ended = []
 
     def loop(start, stop):
-        if start > 0:
-            raise ValueError(f"part from {start}")
-        threading.Event().wait(0.2)  # the first part ends last
+        if start == 0:
+            raise ValueError("the first part failed")
+        threading.Event().wait(0.2)  # the other parts end after the first has failed
         ended.append(start)
 
-    with pytest.raises(ValueError, match="part from"):
+    with pytest.raises(ValueError, match="the first part failed"):
         compiled.in_parts(loop, 900)
-    assert ended == [0]
+    assert sorted(ended) == [300, 600]
+
+
+def test_set_threads_resizes_the_helpers_between_runs_of_loops(small_parts):
+    seen = []
+
+    def loop(start, stop):
+        seen.append(threading.get_ident())
+
+    for count in (3, 2, 4):
+        set_threads(count)
+        seen.clear()
+        compiled.in_parts(loop, 1_200)
+        assert len(seen) == count and compiled.threads() == count
+    set_threads(np.int64(2))
+    assert compiled.threads() == 2
 
 
 @pytest.mark.parametrize("count", [0, -1, 1.5, True, "2"])
@@ -186,17 +201,27 @@ def test_set_threads_refuses_what_is_not_a_count(count):
         set_threads(count)
 
 
-def test_runs_are_the_same_to_the_last_bit_however_the_loops_are_split(small_parts):
+def test_runs_are_the_same_to_the_last_bit_however_the_loops_are_split(small_parts, monkeypatch):
     """Every split loop (innovation, demand, investment plans, credit) on 3 threads, with every
     lever of the October 2024 package on: the same time series and firms as on one thread."""
     spec = plan_runs(load_scenario(scenarios_dir() / "october_2024_package.yaml")).runs[-1]
     assert len(spec.levers) >= 5
+    split = set()
+    in_parts = compiled.in_parts
+
+    def watched(loop, n, *args):
+        if compiled.threads() > 1 and n >= 2 * compiled.MIN_PART:
+            split.add(loop.__name__)
+        in_parts(loop, n, *args)
+
+    for module in (credit, demand, innovation, investment):
+        monkeypatch.setattr(module, "in_parts", watched)
     results = []
     for threads in (1, 3):
         set_threads(threads)
         levers = [spec.lever_classes[name](**settings) for name, settings in spec.levers.items()]
         model = EnterpriseModel(scale=0.03, rng=5, parameters=dict(spec.parameters), levers=levers)
         results.append((model.run(10), model.firm_table()))
-    assert compiled._pool is not None  # the loops were split
+    assert split == {"_learn", "_share_growth", "_sell", "_plans", "_needs", "_spending", "_default_score"}
     assert_frame_equal(results[0][0], results[1][0])
     assert_frame_equal(results[0][1], results[1][1])
