@@ -2,7 +2,6 @@
 subprocess so that peak memory (``ru_maxrss``) and allocator state never carry over.
 
     python benchmarks/measure.py model --scale 1.0 --quarters 40 --seed 7
-    python benchmarks/measure.py model --scale 1.0 --threads 1   (the compiled loops on one thread)
     python benchmarks/measure.py reference --scale 1.0 --quarters 3 --seed 7
     python benchmarks/measure.py agreement --scale 0.02 --quarters 12 --seeds 10
     python benchmarks/measure.py memory --runs 500 --scale 0.02 --folder /tmp/mem
@@ -287,13 +286,11 @@ def main() -> None:
     m.add_argument("--quarters", type=int, default=40)
     m.add_argument("--seed", type=int, default=7)
     m.add_argument("--warm", action="store_true", help="run a small model first (one-off costs not counted)")
-    m.add_argument("--threads", type=int, help="threads of the compiled loops (default: smegrowth's)")
     r = sub.add_parser("reference")
     r.add_argument("--scale", type=float, default=1.0)
     r.add_argument("--quarters", type=int, default=3)
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--repeats", type=int, default=3)
-    r.add_argument("--threads", type=int, help="threads of the vectorised model's loops (default: smegrowth's)")
     a = sub.add_parser("agreement")
     a.add_argument("--scale", type=float, default=0.02)
     a.add_argument("--quarters", type=int, default=12)
@@ -311,10 +308,6 @@ def main() -> None:
     c = sub.add_parser("command")
     c.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
-    if getattr(args, "threads", None) is not None:
-        from smegrowth import set_threads
-
-        set_threads(args.threads)
     if args.what == "model":
         out = measure_model(args.scale, args.quarters, args.seed, args.warm)
     elif args.what == "reference":
@@ -328,10 +321,6 @@ def main() -> None:
     else:
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         out = measure_command(cmd)
-    if args.what in ("model", "reference"):
-        from smegrowth.compiled import threads
-
-        out["threads"] = threads()
     print(json.dumps(out))
 
 

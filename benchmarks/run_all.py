@@ -201,19 +201,13 @@ def environment(command: str) -> dict:
 # --- sections -------------------------------------------------------------------------------------------
 
 
-def run_models(scale: float, quarters: int, seed: int, repeats: int) -> tuple[list[dict], list[dict]]:
-    """``repeats`` runs of the model, each in a fresh process (numba's start-up included), with
-    smegrowth's default threads and on one thread, alternating."""
-    runs, one_thread = [], []
+def run_models(scale: float, quarters: int, seed: int, repeats: int) -> list[dict]:
+    """``repeats`` runs of the model, each in a fresh process (numba's start-up included)."""
+    runs = []
     for i in range(repeats):
         log(f"model scale {scale}, {quarters} quarters, repeat {i + 1}/{repeats}")
-        args = ["model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed)]
-        for threads in (None, 1) if i % 2 == 0 else (1, None):
-            if threads is None:
-                runs.append(measure(*args))
-            else:
-                one_thread.append(measure(*args, "--threads", "1"))
-    return runs, one_thread
+        runs.append(measure("model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed)))
+    return runs
 
 
 def command_run(scale: float, quarters: int, seed: int, repeats: int) -> dict:
@@ -255,7 +249,6 @@ def summarise_models(runs: list[dict]) -> dict:
     med["firms_ever"] = runs[0]["firms_ever"]
     med["finite"] = all(r["finite"] for r in runs)
     med["repeats"] = len(runs)
-    med["threads"] = runs[0].get("threads")
     return med
 
 
@@ -274,10 +267,7 @@ def section_scaling(scales: list[float], quarters: int, seed: int, rounds: int) 
         this: dict[float, dict] = {}
         for scale in scales[i % len(scales) :] + scales[: i % len(scales)]:
             log(f"model scale {scale}, {quarters} quarters, warm, round {i + 1}/{rounds}")
-            run = measure(
-                "model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed), "--warm",
-                "--threads", "1",
-            )  # fmt: skip
+            run = measure("model", "--scale", str(scale), "--quarters", str(quarters), "--seed", str(seed), "--warm")
             by_scale[scale].append(run)
             this[scale] = run
         cpu = [this[scale]["us_per_firm_quarter_cpu"] for scale in scales]
@@ -430,13 +420,8 @@ def render(res: dict, quick: bool) -> str:
             (
                 "full-scale 40-quarter run incl. construction, median",
                 f"≤ {TARGETS['full_run_s']:.0f} s",
-                f"{b['total_s']:.2f} s"
-                + (
-                    f" on {b['threads']} threads ({b['one_thread']['total_s']:.2f} s on one)"
-                    if "one_thread" in b
-                    else ""
-                )
-                + f" (stepping CPU time {b['step_cpu_s']:.2f} s; others' load {b['other_load']:.1f} cores)",
+                f"{b['total_s']:.2f} s (stepping CPU time {b['step_cpu_s']:.2f} s; others' load "
+                f"{b['other_load']:.1f} cores)",
                 b["total_s"] <= TARGETS["full_run_s"],
             )
         )
@@ -515,29 +500,17 @@ def render(res: dict, quick: bool) -> str:
             "",
             f"`EnterpriseModel(scale=1.0, rng=7).run(40)` in a fresh process per repeat ({b['repeats']} "
             f"repeats, medians); firms {b['firms_start']:,} at the start, {b['firms_end']:,} active at the end and "
-            f"{b['firms_ever']:,} simulated in all; all outcomes finite: {b['finite']}. "
-            + (
-                f"The compiled loops split their firms across {b['threads']} threads where a quarter has at "
-                "least twice `compiled.MIN_PART` firms (`smegrowth.set_threads`); the second row is the same run "
-                "on one thread (`--threads 1`), in processes alternating with the first row's. CPU time counts "
-                "every thread."
-                if b.get("one_thread")
-                else ""
-            ),
+            f"{b['firms_ever']:,} simulated in all; all outcomes finite: {b['finite']}.",
             "",
-            "| threads | construction | 40 quarters (CPU) | total | total, each repeat | per firm-quarter | peak RSS "
+            "| construction | 40 quarters (CPU) | total | total, each repeat | per firm-quarter | peak RSS "
             "| RSS after `import smegrowth` | other processes' load |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|",
+            f"| {b['construct_s']:.2f} s | {b['step_s']:.2f} s ({b['step_cpu_s']:.2f} s) | {b['total_s']:.2f} s | "
+            f"{', '.join(f'{t:.2f}' for t in b['total_s_all'])} s | {b['us_per_firm_quarter']:.2f} µs | "
+            f"{b['peak_rss_mb']:.0f} MB (max {b['peak_rss_max_mb']:.0f}) | {b['rss_after_import_mb']:.0f} MB | "
+            f"{b['other_load']:.2f} cores |",
+            "",
         ]
-        for row in [b, b["one_thread"]] if b.get("one_thread") else [b]:
-            lines.append(
-                f"| {row.get('threads') or '—'} | {row['construct_s']:.2f} s | {row['step_s']:.2f} s "
-                f"({row['step_cpu_s']:.2f} s) | {row['total_s']:.2f} s | "
-                f"{', '.join(f'{t:.2f}' for t in row['total_s_all'])} s | {row['us_per_firm_quarter']:.2f} µs | "
-                f"{row['peak_rss_mb']:.0f} MB (max {row['peak_rss_max_mb']:.0f}) | "
-                f"{row['rss_after_import_mb']:.0f} MB | {row['other_load']:.2f} cores |"
-            )
-        lines.append("")
         if "command" in b:
             c = b["command"]
             lines += [
@@ -555,15 +528,8 @@ def render(res: dict, quick: bool) -> str:
             f"{statistics.median(p['warmup_s'] for p in s['points']):.2f} s: numba's "
             "start-up and loading the compiled loops, a one-off cost per process, not per firm-quarter). Cost "
             "per firm-quarter = stepping time / (mean active firms × quarters), in wall time and in the "
-            "process's CPU time"
-            + (
-                " (the compiled loops on one thread, `--threads 1`, so that the figures measure the work per firm, "
-                "not the use of the second processor: CPU time is then the work done, whatever else the shared "
-                "machine runs; the target is judged on it)."
-                if s["points"][0].get("threads") == 1
-                else " (the model is single-threaded, so CPU time is the work done, whatever else the "
-                "shared machine runs; the target is judged on it)."
-            ),
+            "process's CPU time (the model is single-threaded, so CPU time is the work done, whatever else the "
+            "shared machine runs; the target is judged on it).",
             "",
             "| scale | firms at start | mean active | construction | stepping, wall (CPU) | per firm-quarter, wall "
             "| per firm-quarter, CPU | relative (CPU) | other processes' load | peak RSS |",
@@ -585,8 +551,7 @@ def render(res: dict, quick: bool) -> str:
             "",
             f"`benchmarks/reference_model.py`: the same core rules with one Python method per firm and stage "
             f"(`agents.shuffle_do`), started from the same population (scale {r['scale']:g}, seed {r['seed']}), "
-            f"{r['quarters']} quarters each. Vectorised: median of {r['repeats']}"
-            + (", its compiled loops on one thread like the reference." if r.get("threads") == 1 else "."),
+            f"{r['quarters']} quarters each. Vectorised: median of {r['repeats']}.",
             "",
             "| model | time per quarter | per firm-quarter | ratio |",
             "|---|---|---|---|",
@@ -746,9 +711,7 @@ def main() -> None:
 
     if "a" in only:
         b = cfg["baseline"]
-        runs, one_thread = run_models(b["scale"], b["quarters"], b["seed"], b["repeats"])
-        res["baseline"] = summarise_models(runs)
-        res["baseline"]["one_thread"] = summarise_models(one_thread)
+        res["baseline"] = summarise_models(run_models(b["scale"], b["quarters"], b["seed"], b["repeats"]))
         res["baseline"]["command"] = command_run(b["scale"], b["quarters"], b["seed"], b["repeats"])
     if "b" in only:
         s, b = cfg["scaling"], cfg["baseline"]
@@ -766,8 +729,6 @@ def main() -> None:
             "7",
             "--repeats",
             str(r["repeats"]),
-            "--threads",
-            "1",
         )
         res["reference"]["repeats"] = r["repeats"]
         g = cfg["agreement"]

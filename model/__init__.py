@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .api import run_scenario, sweep
-    from .compiled import set_threads
     from .firm_state import Kind, Status
     from .firms import SME, Firm, LittleGiant, Unicorn
     from .levers import LEVERS, Lever, LeverSettings, make_lever, register_lever
@@ -44,7 +43,6 @@ _EXPORTS = {
     "load_scenario": "scenario",
     "run_scenario": "api",
     "sweep": "api",
-    "set_threads": "compiled",
 }
 """Public name -> the module of this package that defines it."""
 
@@ -67,7 +65,6 @@ __all__ = [
     "load_scenario",
     "run_scenario",
     "sweep",
-    "set_threads",
     "__version__",
 ]
 

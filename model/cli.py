@@ -234,20 +234,14 @@ def run(
                                                 help="Share of the national firm population.")
                      ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Root seed.")] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="Threads for the per-firm loops of a "
-                                                "large run [default: the processors, up to 4].",
-                                                show_default=False)] = None,
     fresh: FreshOption = False,
 ) -> None:
     """Run one scenario and print its headline outcomes (nothing is written unless --out)."""
     from .memory import importing_the_model
 
     with importing_the_model():
-        from .compiled import set_threads
         from .scenario import load_scenario
         from .sweep import format_seconds, run_single, run_sweep
-
-    set_threads(threads)
 
     with user_errors():
         scenario = load_scenario(resolve_scenario(file))

@@ -25,14 +25,6 @@ Conventions of the loops (``@per_firm`` functions at the end of each stage's mod
   and flags moved from an array into tuples). Per-sector or per-kind tables indexed by each firm's
   code are arrays, as they must be.
 
-Large runs use several processors: a loop whose firms are independent of each other (each firm
-writes only its own entries, from its own inputs and draws) takes ``start, stop`` as its last
-arguments and is called through :func:`in_parts`, which splits the firms into consecutive parts on
-a few threads (the loops release Python's lock). Its results are then the same to the last bit
-whatever the split, so a seed gives the same run on any machine; sums over firms by sector or bank
-stay in loops of their own, over all firms in order. Sweeps that make several runs at once run each
-on one thread (:func:`set_threads`), since their processes fill the cores already.
-
 Compiled code is cached on disk: the first run after installing or editing the model compiles the
 loops (several seconds, once); after that each process pays numba's start-up (~0.2 s) and loads each
 loop from the cache (a few milliseconds) on first use. numba would only recompile a loop when its own
@@ -45,12 +37,9 @@ set, is used instead).
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import tempfile
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -102,103 +91,3 @@ def maximum(a: float, b: float) -> float:
 def minimum(a: float, b: float) -> float:
     """The smaller of ``a`` and ``b`` as ``np.minimum`` gives it: NaN if either is NaN."""
     return a if a <= b or a != a else b
-
-
-
-def _cores() -> int:
-    """Processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-MAX_THREADS = 4
-"""The most threads :func:`in_parts` uses by default: the loops are limited by memory traffic, which
-more threads do not add to."""
-MIN_PART = 50_000
-"""The fewest firms :func:`in_parts` gives a thread: handing a part to an idle thread and waiting
-for it costs ~60 µs (measured on a 2-core virtual machine), and a loop spends 2-10 ns a firm, of
-which a second thread saves only a part (the loops are limited by memory traffic)."""
-
-_threads = min(_cores(), MAX_THREADS)
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-"""(process id, executor) of the helper threads, made on first use in each process."""
-_pool_lock = threading.Lock()
-
-
-def threads() -> int:
-    """How many threads :func:`in_parts` may use in this process."""
-    return _threads
-
-
-def set_threads(count: int | None) -> None:
-    """Let :func:`in_parts` use ``count`` threads (None: the processors this process may run on, up
-    to :data:`MAX_THREADS`). The setting is process-wide: runs already under way on other threads
-    take it at their next loop. ``smegrowth run --threads`` sets it; sweep workers set 1."""
-    global _threads, _pool
-    if count is None:
-        count = min(_cores(), MAX_THREADS)
-    elif isinstance(count, bool) or not hasattr(count, "__index__") or operator.index(count) < 1:
-        raise ValueError(f"threads must be a whole number of at least 1, not {count!r}")
-    count = operator.index(count)
-    with _pool_lock:
-        if _pool is not None and count != _threads:
-            if _pool[0] == os.getpid():  # an executor inherited through a fork is left alone
-                _pool[1].shutdown(wait=False)  # parts already queued still run
-            _pool = None
-        _threads = count
-
-
-def _helpers() -> ThreadPoolExecutor:
-    """This process's helper threads (new after a fork: threads do not survive one)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max(_threads - 1, 1), thread_name_prefix="smegrowth-loops"))
-        return _pool[1]
-
-
-def in_parts(loop: Callable[..., None], n: int, *args: object) -> None:
-    """Run the compiled ``loop(*args, start, stop)`` over firms ``[0, n)``: in one call, or, for a
-    large population, split into consecutive parts of at least :data:`MIN_PART` firms that run at
-    once, on this thread and up to :func:`threads` - 1 helper threads (the loops release the GIL).
-
-    For loops whose firm ``i`` reads anything but writes only entry ``i`` of its outputs (arrays no
-    other part writes), from its own inputs and the draws keyed by its id: the results are then the
-    same to the last bit however the firms are split. Sums over firms (per sector, per bank) stay in
-    loops of their own, over all firms in order. ``in_parts`` returns, or raises the first part's
-    error, only once every part has ended.
-    """
-    parts = min(_threads, n // MIN_PART)
-    if parts <= 1:
-        loop(*args, 0, n)
-        return
-    bounds = [n * k // parts for k in range(parts + 1)]
-    futures: list[Future] = []
-    try:
-        helpers = _helpers()
-        for k in range(1, parts):
-            try:
-                futures.append(helpers.submit(loop, *args, bounds[k], bounds[k + 1]))
-            except RuntimeError:  # the helpers are shutting down (interpreter exit): run it here
-                loop(*args, bounds[k], bounds[k + 1])
-        loop(*args, 0, bounds[1])
-    finally:  # the other parts write the same arrays: they end before anything else happens
-        _wait_for_all(futures)
-    for future in futures:
-        future.result()
-
-
-def _wait_for_all(futures: list[Future]) -> None:
-    """Wait until every one of ``futures`` is done, through a Ctrl-C too (raised once they are: the
-    parts take milliseconds)."""
-    interrupted: KeyboardInterrupt | None = None
-    while True:
-        try:
-            wait(futures)
-            break
-        except KeyboardInterrupt as exc:
-            interrupted = exc
-    if interrupted is not None:
-        raise interrupted

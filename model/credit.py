@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 
 from .accounts import INCOME
-from .compiled import in_parts, maximum, minimum, per_firm
+from .compiled import maximum, minimum, per_firm
 from .firm_state import per_firm_values
 
 if TYPE_CHECKING:
@@ -88,8 +88,7 @@ class CreditMarket:
         rows = st.as_rows(rows)
         extra = per_firm_values(extra_debt, rows.size)
         at, columns = st.reading(rows, "capital", "cash", "debt", "annual_profit", "annual_revenue")
-        z = np.empty(rows.size)
-        in_parts(_default_score, rows.size, at, *columns, extra, p.pd_intercept, p.pd_leverage, p.pd_margin, z)
+        z = _default_score(at, *columns, extra, p.pd_intercept, p.pd_leverage, p.pd_margin)
         np.negative(z, out=z)
         np.exp(z, out=z)
         z += 1.0
@@ -139,13 +138,10 @@ class CreditMarket:
         # views when ix is a slice: read before the bookings below change debt and cash
         debt, cash = st.debt[ix], st.cash[ix]
         banks = st.bank[ix]
-        interest, principal, need, offer = (np.empty(rows.size) for _ in range(4))
-        in_parts(
-            _needs, rows.size,
-            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion,
-            p.maturity, p.cash_buffer, p.max_leverage, interest, principal, need, offer,
+        interest, principal, need, offer, repaid = _needs(
+            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion, banks,
+            len(model.banks), p.maturity, p.cash_buffer, p.max_leverage,
         )  # fmt: skip
-        repaid = np.bincount(banks, weights=principal, minlength=len(model.banks))
         applied = need > 0
 
         # screening: leverage cap, then default probability at the post-loan leverage
@@ -164,8 +160,9 @@ class CreditMarket:
             rows.size, ask, asking, granted, project, self.quote(model, asking, pd), policy_rate, debt, st.loan_rate
         )
         # spending is cut to the cash there is after debt service and new loans: expansion first, R&D last
-        rd_paid, digital_paid, renewal_paid, expansion_paid = paid = tuple(np.empty(rows.size) for _ in range(4))
-        in_parts(_spending, rows.size, cash, loans, interest, principal, rd, digital, renewal, expansion, *paid)
+        rd_paid, digital_paid, renewal_paid, expansion_paid = _spending(
+            cash, loans, interest, principal, rd, digital, renewal, expansion
+        )
         acc.bank_services(
             rows,
             loans,
@@ -260,19 +257,18 @@ def _default_score(
     intercept: float,
     per_leverage: float,
     per_margin: float,
-    z: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
-    """The logit score ``z`` of the default probability of firms ``rows`` of the columns (every row if
+) -> np.ndarray:
+    """The logit score of the default probability of firms ``rows`` of the columns (every row if
     None): intercept + leverage term - margin term, with leverage = debt / assets (cash counted when
     positive) if the firm owed ``extra_debt`` more, and the profit margin clipped to [-1, 1]."""
-    for k in range(start, stop):
+    z = np.empty(extra_debt.size)
+    for k in range(extra_debt.size):
         i = k if rows is None else rows[k]
         assets = maximum(capital[i] + maximum(cash[i], 0.0) + extra_debt[k], 1e-9)
         leverage = (debt[i] + extra_debt[k]) / assets
         margin = minimum(maximum(annual_profit[i] / maximum(annual_revenue[i], 1e-9), -1.0), 1.0)
         z[k] = intercept + per_leverage * leverage - per_margin * margin
+    return z
 
 
 @per_firm
@@ -298,21 +294,20 @@ def _needs(
     digital: np.ndarray,
     renewal: np.ndarray,
     expansion: np.ndarray,
+    bank: np.ndarray,
+    n_banks: int,
     maturity: float,
     cash_buffer: float,
     max_leverage: float,
-    interest: np.ndarray,
-    principal: np.ndarray,
-    need: np.ndarray,
-    request: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
-    """Per firm, m yuan this quarter: ``interest`` and ``principal`` due; the loan it ``need``s to pay
-    its debt service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue; the loan it
-    asks for (``request``), which the leverage cap limits to its assets after the investment times
-    ``max_leverage`` less the debt left after repayment."""
-    for i in range(start, stop):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per firm, m yuan this quarter: interest and principal due; the loan it needs to pay its debt
+    service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue; the loan it asks for,
+    which the leverage cap limits to its assets after the investment times ``max_leverage`` less the
+    debt left after repayment. Also the principal each bank is repaid."""
+    n = debt.size
+    interest, principal, need, request = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    repaid = np.zeros(n_banks)
+    for i in range(n):
         interest[i] = debt[i] * loan_rate[i] / 4.0
         principal[i] = debt[i] / maturity
         investment = renewal[i] + expansion[i]
@@ -320,6 +315,8 @@ def _needs(
         need[i] = maximum(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
         assets_after = capital[i] + investment + maximum(cash[i], 0.0)
         request[i] = minimum(need[i], maximum(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
+        repaid[bank[i]] += principal[i]
+    return interest, principal, need, request, repaid
 
 
 @per_firm
@@ -362,16 +359,12 @@ def _spending(
     digital: np.ndarray,
     renewal: np.ndarray,
     expansion: np.ndarray,
-    rd_paid: np.ndarray,
-    digital_paid: np.ndarray,
-    renewal_paid: np.ndarray,
-    expansion_paid: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What each firm can pay of its R&D, digital, renewal and expansion plans (m yuan, in that order
     of priority) from its cash and new loans after debt service."""
-    for i in range(start, stop):
+    n = cash.size
+    rd_paid, digital_paid, renewal_paid, expansion_paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
         spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i], 0.0)
         rd_paid[i] = minimum(rd[i], spendable)
         spendable -= rd_paid[i]
@@ -380,3 +373,4 @@ def _spending(
         renewal_paid[i] = minimum(renewal[i], spendable)
         spendable -= renewal_paid[i]
         expansion_paid[i] = minimum(expansion[i], spendable)
+    return rd_paid, digital_paid, renewal_paid, expansion_paid

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compiled import in_parts, maximum, minimum, per_firm
+from .compiled import maximum, minimum, per_firm
 
 if TYPE_CHECKING:
     from .model import EnterpriseModel
@@ -70,18 +70,13 @@ class DemandMarket:
         # replicator dynamics on relative efficiency, customer-base growth and product-line shocks
         with st.editing(ix, "customer_base") as (base,):
             base_growth = _grow_customer_base(base, p.customer_base_growth)
-        share = st.share[ix]
-        growth = np.empty(sec.size)
-        in_parts(
-            _share_growth, sec.size,
-            sec, _mean_efficiency(sec, self.level.size, share, eff), eff, np.log(base_growth, out=base_growth),
-            st.annual_revenue[ix], model.normal(rows, "product lines"), p.replicator_speed, p.revenue_per_line,
-            p.line_shock, growth,
+        growth = _share_growth(
+            sec, self.level.size, st.share[ix], eff, np.log(base_growth, out=base_growth), st.annual_revenue[ix],
+            model.normal(rows, "product lines"), p.replicator_speed, p.revenue_per_line, p.line_shock,
         )  # fmt: skip
         np.exp(growth, out=growth)
         with st.editing(ix, "share", "orders", "revenue", "annual_revenue") as sales:
-            sector_share = _grow_shares(sec, self.level.size, growth, sales[0])
-            in_parts(_sell, sec.size, sec, sector_share, total, st.capital[ix], self.capital_intensity, *sales)
+            _sell(sec, self.level.size, growth, total, st.capital[ix], self.capital_intensity, *sales)
 
 
 @per_firm
@@ -97,19 +92,10 @@ def _grow_customer_base(base: np.ndarray, speed: float) -> np.ndarray:
 
 
 @per_firm
-def _mean_efficiency(sector: np.ndarray, n_sectors: int, share: np.ndarray, eff: np.ndarray) -> np.ndarray:
-    """Each sector's share-weighted mean of its firms' log efficiencies ``eff``."""
-    sector_share, weighted = np.zeros(n_sectors), np.zeros(n_sectors)
-    for i in range(sector.size):
-        sector_share[sector[i]] += share[i]
-        weighted[sector[i]] += share[i] * eff[i]
-    return weighted / np.maximum(sector_share, 1e-300)
-
-
-@per_firm
 def _share_growth(
     sector: np.ndarray,
-    mean_eff: np.ndarray,
+    n_sectors: int,
+    share: np.ndarray,
     eff: np.ndarray,
     base_growth: np.ndarray,
     annual_revenue: np.ndarray,
@@ -117,36 +103,30 @@ def _share_growth(
     replicator_speed: float,
     revenue_per_line: float,
     line_shock: float,
-    growth: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
-    """Log ``growth`` of each firm's market share: ``replicator_speed`` times its log efficiency above
-    its sector's mean ``mean_eff``, plus the log growth of its customer base, plus a normal ``shock`` with
+) -> np.ndarray:
+    """Log growth of each firm's market share: ``replicator_speed`` times its log efficiency above its
+    sector's share-weighted mean, plus the log growth of its customer base, plus a normal ``shock`` with
     standard deviation ``line_shock`` over the square root of its product lines (one per
     ``revenue_per_line`` of annual revenue), less half its variance (so the mean factor is 1)."""
-    for i in range(start, stop):
+    sector_share, weighted = np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        sector_share[sector[i]] += share[i]
+        weighted[sector[i]] += share[i] * eff[i]
+    mean_eff = weighted / np.maximum(sector_share, 1e-300)
+    growth = np.empty(sector.size)
+    for i in range(sector.size):
         sigma = line_shock / np.sqrt(maximum(1.0, annual_revenue[i] / revenue_per_line))
         growth[i] = (
             replicator_speed * (eff[i] - mean_eff[sector[i]]) + base_growth[i] + sigma * shock[i] - 0.5 * sigma**2
         )
-
-
-@per_firm
-def _grow_shares(sector: np.ndarray, n_sectors: int, factor: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """Multiply each firm's market ``share`` by its growth ``factor`` (in place); returns each sector's
-    total of the grown shares."""
-    total = np.zeros(n_sectors)
-    for i in range(sector.size):
-        share[i] *= factor[i]
-        total[sector[i]] += share[i]
-    return total
+    return growth
 
 
 @per_firm
 def _sell(
     sector: np.ndarray,
-    sector_share: np.ndarray,
+    n_sectors: int,
+    factor: np.ndarray,
     demand: np.ndarray,
     capital: np.ndarray,
     capital_intensity: np.ndarray,
@@ -154,16 +134,18 @@ def _sell(
     orders: np.ndarray,
     revenue: np.ndarray,
     annual_revenue: np.ndarray,
-    start: int,
-    stop: int,
 ) -> None:
-    """Update in place each firm's market share (renormalised by its sector's total ``sector_share``),
-    orders (its share of sector ``demand``), revenue (orders up to the quarter's capacity: capital over
-    the sector's annual capital intensity) and smoothed annual revenue (4x revenue in a steady state);
-    m yuan."""
-    for i in range(start, stop):
+    """Update in place each firm's market share (times its growth ``factor``, renormalised within its
+    sector), orders (its share of sector ``demand``), revenue (orders up to the quarter's capacity:
+    capital over the sector's annual capital intensity) and smoothed annual revenue (4x revenue in a
+    steady state); m yuan."""
+    total = np.zeros(n_sectors)
+    for i in range(sector.size):
+        share[i] *= factor[i]
+        total[sector[i]] += share[i]
+    for i in range(sector.size):
         s = sector[i]
-        share[i] /= sector_share[s]
+        share[i] /= total[s]
         orders[i] = share[i] * demand[s]
         revenue[i] = minimum(orders[i], capital[i] / capital_intensity[s] / 4.0)
         annual_revenue[i] = annual_revenue[i] * 0.75 + revenue[i]

@@ -184,16 +184,12 @@ def worker_context(preload: Sequence[str] = ()) -> BaseContext:
 
 def _worker_init() -> None:
     """Worker initializer: leave Ctrl-C to the sweep process (which stops the workers itself, so a
-    terminal's Ctrl-C does not print a traceback from every worker), exit when the sweep
-    process dies (even by SIGKILL) instead of idling, and make each run on one thread (the
-    workers keep the cores busy already; :func:`smegrowth.compiled.set_threads`).
+    terminal's Ctrl-C does not print a traceback from every worker), and exit when the sweep
+    process dies (even by SIGKILL) instead of idling.
 
     The parent-watch thread waits on the sweep process's end of a pipe, which the kernel closes
     however that process ends (the worker's parent process may be the fork server instead)."""
-    from .compiled import set_threads
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    set_threads(1)
     parent = multiprocessing.parent_process()
     assert parent is not None, "a pool worker has a parent process"
 
@@ -449,10 +445,7 @@ def batch_size(runs: int, threads: int) -> int:
 
 def run_batch(specs: Sequence[RunSpec], fn: RunFunction) -> list[RunResult]:
     """``fn`` of each of ``specs``, in a Dask worker (a module-level function, so that tasks refer to
-    it by name), each run on one thread: the cluster's workers share the cores."""
-    from .compiled import set_threads
-
-    set_threads(1)
+    it by name)."""
     return [fn(spec) for spec in specs]
 
 

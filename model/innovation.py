@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import betaincinv
 
-from .compiled import in_parts, maximum, minimum, per_firm
+from .compiled import maximum, minimum, per_firm
 from .draws import uniform_of
 from .firm_state import by_kind
 from .tabulated import Tabulated, interpolated
@@ -62,42 +62,21 @@ class Innovation:
         quantiles = _beta_quantiles(p.jump_beta)  # sizes of innovations: Beta on [jump_low, jump_high]
         keys = tuple(model.draw_key(purpose) for purpose in ("innovation", "innovation size", "imitation", "patents"))
         with st.editing(ix, "productivity", "patents", "digital") as learning:
-            sector = st.sector[ix]
-            frontier = _frontier(sector, learning[0], len(model.sector_keys))
-            success = np.empty(sector.size, dtype=np.bool_)
-            in_parts(
-                _learn, sector.size,
-                sector, model.tech_opportunity, frontier, st.rd[ix], st.revenue[ix],
+            success = _learn(
+                st.sector[ix], model.tech_opportunity, len(model.sector_keys), st.rd[ix], st.revenue[ix],
                 digital_spend, st.firm_id[ix], keys, quantiles.values, quantiles.low, quantiles.per_unit,
                 quantiles.cells,
                 p.innovation_rate, p.jump_low, p.jump_high, p.imitation_rate, p.imitation_gap_closed,
-                p.patent_cost, p.digital_efficiency, p.digital_decay, *learning, success,
+                p.patent_cost, p.digital_efficiency, p.digital_decay, *learning,
             )  # fmt: skip
         self.successes = st.per_row(ix, success, False)
-
-
-@per_firm
-def _frontier(sector: np.ndarray, productivity: np.ndarray, n_sectors: int) -> np.ndarray:
-    """Each sector's productivity frontier: the 90th percentile of a normal fitted to the log
-    productivities of its firms."""
-    count, total, squares = np.zeros(n_sectors), np.zeros(n_sectors), np.zeros(n_sectors)
-    for i in range(sector.size):
-        count[sector[i]] += 1.0
-        total[sector[i]] += productivity[i]
-        squares[sector[i]] += productivity[i] * productivity[i]
-    frontier = np.empty(n_sectors)
-    for s in range(n_sectors):
-        firms = maximum(count[s], 1.0)
-        mean = total[s] / firms
-        frontier[s] = mean + 1.2816 * np.sqrt(maximum(squares[s] / firms - mean * mean, 0.0))
-    return frontier
 
 
 @per_firm
 def _learn(
     sector: np.ndarray,
     opportunity: np.ndarray,
-    frontier: np.ndarray,
+    n_sectors: int,
     rd: np.ndarray,
     revenue: np.ndarray,
     digital_spend: np.ndarray,
@@ -118,25 +97,34 @@ def _learn(
     productivity: np.ndarray,
     patents: np.ndarray,
     digital: np.ndarray,
-    success: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
-    """Update in place each firm's log productivity, patent stock and digital maturity, and set
-    ``success``: whether its R&D raised its productivity.
+) -> np.ndarray:
+    """Update in place each firm's log productivity, patent stock and digital maturity; return whether
+    its R&D raised its productivity.
 
     With R&D intensity x (R&D per yuan of revenue, at most 5), a firm innovates with chance
     1 - exp(-innovation_rate * opportunity of its sector * x); the log-productivity step is then a
     quantile of the tabulated ``size_quantiles`` (a Beta distribution on [0, 1]) scaled to
     [``jump_low``, ``jump_high``], kept if positive. It imitates with chance 1 - exp(-imitation_rate * x),
-    closing ``gap_closed`` of the gap to its sector's ``frontier`` (from :func:`_frontier`). It keeps
-    the larger of the two gains. The exponential of a chance is needed only when the draw is below its
-    argument, an upper bound of the chance (a few per cent of firms). Patents granted: R&D times
-    opportunity over ``patent_cost``, rounded up or down at random (unbiased). Digital maturity decays
-    and rises with spending per yuan of revenue, less so the more mature the firm is, within [0, 1].
+    closing ``gap_closed`` of the gap to the sector frontier, the 90th percentile of a normal fitted to
+    the sector's productivities. It keeps the larger of the two gains. The exponential of a chance is
+    needed only when the draw is below its argument, an upper bound of the chance (a few per cent of
+    firms). Patents granted: R&D times opportunity over ``patent_cost``, rounded up or down at random
+    (unbiased). Digital maturity decays and rises with spending per yuan of revenue, less so the more
+    mature the firm is, within [0, 1].
     """
+    count, total, squares = np.zeros(n_sectors), np.zeros(n_sectors), np.zeros(n_sectors)
+    for i in range(sector.size):
+        count[sector[i]] += 1.0
+        total[sector[i]] += productivity[i]
+        squares[sector[i]] += productivity[i] * productivity[i]
+    frontier = np.empty(n_sectors)
+    for s in range(n_sectors):
+        firms = maximum(count[s], 1.0)
+        mean = total[s] / firms
+        frontier[s] = mean + 1.2816 * np.sqrt(maximum(squares[s] / firms - mean * mean, 0.0))
     innovation_key, size_key, imitation_key, patents_key = keys
-    for i in range(start, stop):
+    success = np.empty(sector.size, dtype=np.bool_)
+    for i in range(sector.size):
         s = sector[i]
         revenue_i = maximum(revenue[i], 1e-9)
         gain = 0.0
@@ -156,3 +144,4 @@ def _learn(
         patents[i] += np.floor(rd[i] * opportunity[s] / patent_cost + uniform_of(patents_key, firm_id[i]))
         uplift = digital_efficiency * digital_spend[i] / revenue_i * (1.0 - digital[i])
         digital[i] = minimum(maximum(digital[i] * (1.0 - digital_decay) + uplift, 0.0), 1.0)
+    return success

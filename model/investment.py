@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compiled import in_parts, maximum, minimum, per_firm
+from .compiled import maximum, minimum, per_firm
 from .draws import uniform_of
 from .tabulated import Tabulated, interpolated
 
@@ -58,14 +58,11 @@ class InvestmentPlanner:
         # the response to the cost of finance (at least 0.5 %): the user-cost elasticity, at most tripled
         response = p.reference_rate / np.maximum(self.financing_rate(model, rows), 0.005)
         response **= p.user_cost_elasticity
-        renewal, expansion = np.empty(response.size), np.empty(response.size)
-        in_parts(
-            _plans, response.size,
+        return _plans(
             st.sector[ix], model.demand.capital_intensity, np.exp(model.demand.trend), st.orders[ix],
             st.capital[ix], response, hazard, st.firm_id[ix], model.draw_key("renewal"), p.renewal_fraction,
-            p.capacity_headroom, p.expansion_speed, renewal, expansion,
+            p.capacity_headroom, p.expansion_speed,
         )  # fmt: skip
-        return renewal, expansion
 
     def install(self, model: EnterpriseModel, rows: np.ndarray, renewal: np.ndarray, expansion: np.ndarray) -> None:
         """Pay for and install new equipment of this quarter's vintage; depreciate the stock."""
@@ -135,21 +132,20 @@ def _plans(
     renewal_fraction: float,
     headroom: float,
     expansion_speed: float,
-    renewal: np.ndarray,
-    expansion: np.ndarray,
-    start: int,
-    stop: int,
-) -> None:
-    """Each firm's ``renewal`` and ``expansion`` spending this quarter, m yuan. Its response to the cost of
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's renewal and expansion spending this quarter, m yuan. Its response to the cost of
     finance (its ``cost_response``, at most 3) scales its chance of renewal and its expansion. It renews
     ``renewal_fraction`` of its capital if its draw under ``key`` is below the renewal ``hazard`` so
     scaled; it expands ``expansion_speed`` of the way to the capital that next year's expected orders
     (this quarter's, grown at the sector trend) need with spare capacity ``headroom``, beyond its capital
     and renewal."""
-    for i in range(start, stop):
+    n = sector.size
+    renewal, expansion = np.empty(n), np.empty(n)
+    for i in range(n):
         s = sector[i]
         response = minimum(cost_response[i], 3.0)
         renew = uniform_of(key, firm_id[i]) < minimum(hazard[i] * response, 1.0)
         renewal[i] = (1.0 if renew else 0.0) * (renewal_fraction * capital[i])
         desired = capital_intensity[s] * (4.0 * orders[i] * trend_factor[s]) * (1.0 + headroom)
         expansion[i] = maximum(desired - capital[i] - renewal[i], 0.0) * expansion_speed * response
+    return renewal, expansion

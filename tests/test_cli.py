@@ -55,7 +55,8 @@ def test_help(command):
 def test_help_shows_what_the_defaults_are():
     text = " ".join(invoke("run", "--help").stdout.split())
     assert "[default: the bundled baseline]" in text and "[default: results/<name>]" in text
-    assert "[default: the processors, up to 4]" in text
+    text = " ".join(invoke("sweep", "--help").stdout.split())
+    assert "[default: all CPUs]" in text
 
 
 def test_scenarios_lists_the_bundled_files_with_descriptions():
@@ -133,18 +134,6 @@ def test_run_and_sweep_turn_the_garbage_collector_on_again(in_tmp, tmp_path):
     result = invoke("sweep", str(sweep), "--workers", "1", "--out", "s")
     assert result.exit_code == 0, result.stderr
     assert gc.isenabled()
-
-
-def test_run_threads_sets_the_threads_of_the_loops_and_refuses_zero(in_tmp):
-    from smegrowth import compiled
-
-    try:
-        result = invoke("run", "--quarters", "1", "--scale", "0.01", "--threads", "3")
-        assert result.exit_code == 0, result.stderr
-        assert compiled.threads() == 3
-    finally:
-        compiled.set_threads(None)
-    assert_one_line_error(invoke("run", "--threads", "0"), "--threads")
 
 
 def test_run_refuses_a_sweep_file():

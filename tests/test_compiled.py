@@ -1,27 +1,21 @@
 """Compiled per-firm loops (smegrowth.compiled) behave like the numpy code they replaced: NaN is
-propagated, not hidden, and the public calls built on them accept what they accepted before. Loops
-split across threads give the same results as in one piece."""
+propagated, not hidden, and the public calls built on them accept what they accepted before."""
 
 import itertools
-import threading
 
 import numpy as np
 import pytest
-from pandas.testing import assert_frame_equal
-from smegrowth import EnterpriseModel, compiled, credit, demand, innovation, investment, set_threads
-from smegrowth.cli import scenarios_dir
+from smegrowth import EnterpriseModel
 from smegrowth.compiled import maximum, minimum
 from smegrowth.investment import InvestmentPlanner
-from smegrowth.runner import plan_runs
-from smegrowth.scenario import load_scenario
 
 VALUES = [np.nan, -np.inf, -1.5, -0.0, 0.0, 2.0, np.inf]
 
 
 @pytest.mark.parametrize("a, b", list(itertools.product(VALUES, VALUES)))
 def test_maximum_and_minimum_are_numpys_including_nan(a, b):
-    for loop, reference in ((maximum, np.maximum), (minimum, np.minimum)):
-        got, want = loop(a, b), reference(a, b)
+    for compiled, reference in ((maximum, np.maximum), (minimum, np.minimum)):
+        got, want = compiled(a, b), reference(a, b)
         assert (np.isnan(got) and np.isnan(want)) or got == want
 
 
@@ -133,95 +127,3 @@ def test_loan_pricing_gives_the_array_formulas_results_to_the_last_bit():
         got = _price(n, ask, rows, granted, project, rate, policy, debt, loan_rate)
         for a, b in zip((*want, expected_rate), (*got, loan_rate), strict=True):
             assert a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
-
-
-@pytest.fixture
-def small_parts(monkeypatch):
-    """Parts of 300 firms, so that small models split their loops; the default threads after."""
-    monkeypatch.setattr(compiled, "MIN_PART", 300)
-    yield
-    set_threads(None)
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3, 5])
-@pytest.mark.parametrize("n", [0, 1, 299, 600, 1_000, 12_345])
-def test_in_parts_runs_every_firm_once_in_consecutive_parts(small_parts, threads, n):
-    set_threads(threads)
-    done = np.zeros(n, dtype=int)
-    parts, who = [], set()
-
-    def loop(out, start, stop):
-        parts.append((start, stop))
-        who.add(threading.get_ident())
-        out[start:stop] += 1
-
-    compiled.in_parts(loop, n, done)
-    assert (done == 1).all()
-    expected = max(1, min(threads, n // 300))
-    assert len(parts) == expected and len(who) <= expected
-    bounds = sorted(parts)
-    assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    assert all(stop - start >= min(n, 300) for start, stop in parts)
-
-
-def test_an_error_in_a_part_is_raised_once_every_part_has_ended(small_parts):
-    set_threads(3)
-    ended = []
-
-    def loop(start, stop):
-        if start == 0:
-            raise ValueError("the first part failed")
-        threading.Event().wait(0.2)  # the other parts end after the first has failed
-        ended.append(start)
-
-    with pytest.raises(ValueError, match="the first part failed"):
-        compiled.in_parts(loop, 900)
-    assert sorted(ended) == [300, 600]
-
-
-def test_set_threads_resizes_the_helpers_between_runs_of_loops(small_parts):
-    seen = []
-
-    def loop(start, stop):
-        seen.append(threading.get_ident())
-
-    for count in (3, 2, 4):
-        set_threads(count)
-        seen.clear()
-        compiled.in_parts(loop, 1_200)
-        assert len(seen) == count and compiled.threads() == count
-    set_threads(np.int64(2))
-    assert compiled.threads() == 2
-
-
-@pytest.mark.parametrize("count", [0, -1, 1.5, True, "2"])
-def test_set_threads_refuses_what_is_not_a_count(count):
-    with pytest.raises(ValueError, match="threads must be a whole number of at least 1"):
-        set_threads(count)
-
-
-def test_runs_are_the_same_to_the_last_bit_however_the_loops_are_split(small_parts, monkeypatch):
-    """Every split loop (innovation, demand, investment plans, credit) on 3 threads, with every
-    lever of the October 2024 package on: the same time series and firms as on one thread."""
-    spec = plan_runs(load_scenario(scenarios_dir() / "october_2024_package.yaml")).runs[-1]
-    assert len(spec.levers) >= 5
-    split = set()
-    in_parts = compiled.in_parts
-
-    def watched(loop, n, *args):
-        if compiled.threads() > 1 and n >= 2 * compiled.MIN_PART:
-            split.add(loop.__name__)
-        in_parts(loop, n, *args)
-
-    for module in (credit, demand, innovation, investment):
-        monkeypatch.setattr(module, "in_parts", watched)
-    results = []
-    for threads in (1, 3):
-        set_threads(threads)
-        levers = [spec.lever_classes[name](**settings) for name, settings in spec.levers.items()]
-        model = EnterpriseModel(scale=0.03, rng=5, parameters=dict(spec.parameters), levers=levers)
-        results.append((model.run(10), model.firm_table()))
-    assert split == {"_learn", "_share_growth", "_sell", "_plans", "_needs", "_spending", "_default_score"}
-    assert_frame_equal(results[0][0], results[1][0])
-    assert_frame_equal(results[0][1], results[1][1])

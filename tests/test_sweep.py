@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
-from smegrowth import compiled, executors
+from smegrowth import executors
 from smegrowth import store as store_module
 from smegrowth.api import run_scenario, sweep, sweep_report
 from smegrowth.levers import Lever, LeverSettings, register_lever
@@ -121,7 +121,7 @@ def worker_state(spec) -> dict:
                         if line.startswith("Threads:"))) if status.exists() else None)
     return {"preloaded": "smegrowth.pool_worker" in sys.modules, "threads": threads,
             "python_threads": sorted(t.name for t in threading.enumerate()),
-            "blas": os.environ.get("OPENBLAS_NUM_THREADS"), "loop_threads": compiled.threads(),
+            "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
             "collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}
 
 
@@ -130,8 +130,7 @@ def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
     """Workers are forked from a server that imported the model (and so are they), with BLAS on
     one thread: besides the main thread only the parent-watch thread runs, so the server was
     single-threaded when it forked (safe). The server imported with the garbage collector off and
-    froze what it made: the workers collect garbage, and skip the imports' objects. Each worker
-    makes its runs on one thread: the workers share the cores."""
+    froze what it made: the workers collect garbage, and skip the imports' objects."""
     with executors.ProcessPool(2) as pool:
         states = list(pool.map(worker_state, [None, None]))
         server = multiprocessing.forkserver._forkserver._forkserver_pid
@@ -141,7 +140,7 @@ def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
                             if t.name != str(server))
             assert others in ([], ["jemalloc_bg_thd"]), others
     for state in states:
-        assert state["preloaded"] and state["blas"] == "1" and state["loop_threads"] == 1
+        assert state["preloaded"] and state["blas"] == "1"
         assert state["collecting"] and state["frozen"] > 10_000, state
         assert state["python_threads"] == ["MainThread", "parent-watch"]
         if state["threads"] is not None:
@@ -151,11 +150,10 @@ def test_pool_workers_start_with_the_model_loaded_and_no_stray_threads():
 @pytest.mark.skipif(not executors.has_fork_server(), reason="no fork server on this platform")
 def test_dask_local_workers_are_forked_with_the_model_loaded():
     """A Dask local cluster's workers come from the same fork server as a pool's: they start with
-    the model imported and its compiled loops loaded, and with BLAS on one thread; their runs
-    (in batches) use one thread each."""
+    the model imported and its compiled loops loaded, and with BLAS on one thread."""
     with executors.DaskExecutor(local_workers=1) as cluster:
-        [state] = cluster._client.submit(executors.run_batch, [None], fn=worker_state, pure=False).result()
-    assert state["preloaded"] and state["blas"] == "1" and state["loop_threads"] == 1
+        state = cluster._client.submit(worker_state, None, pure=False).result()
+    assert state["preloaded"] and state["blas"] == "1"
 
 
 def test_the_command_line_loads_the_model_only_when_a_command_runs():
