@@ -26,8 +26,9 @@ Conventions of the loops (``@per_firm`` functions at the end of each stage's mod
   code are arrays, as they must be.
 - For the same reason a loop allocates the arrays it returns itself (``np.empty`` inside the loop)
   rather than filling arrays it is given: the compiler then knows they share memory with no input
-  and can vectorise the loop. ``credit._spending`` over 230,000 firms took 0.39-0.57 ms so, and
-  1.07-1.6 ms with its four outputs passed in (``benchmarks/README.md``, session 9).
+  and can vectorise the loop. A copy of ``credit._spending``'s loop over 230,000 firms took
+  0.39-0.57 ms so, and 1.07-1.6 ms with its four outputs passed in (``benchmarks/README.md``,
+  session 9).
 
 Compiled code is cached on disk: the first run after installing or editing the model compiles the
 loops (several seconds, once); after that each process pays numba's start-up (~0.2 s) and loads each
