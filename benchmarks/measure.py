@@ -189,7 +189,7 @@ def measure_memory(runs: int, scale: float, quarters: int, folder: Path, every: 
         runs_dir = out / "runs"
         while not stop.is_set():
             try:
-                done = sum(1 for name in os.listdir(runs_dir) if name.endswith(".ts.parquet"))
+                done = sum(1 for name in os.listdir(runs_dir) if name.endswith(".ts.arrow"))
             except FileNotFoundError:
                 done = 0
             samples.append((done, rss_mb()))

@@ -24,7 +24,7 @@ from .executors import Executor, make_executor
 from .runner import Plan, RunResult, plan_runs
 from .scenario import Scenario
 from .stop_signals import kept_stops
-from .store import ResultsStore, check_folder, now, run_encoded
+from .store import FORMAT, ResultsStore, check_folder, now, run_encoded
 
 RESULTS_ROOT = Path("results")
 """Default parent of results folders, relative to the working directory."""
@@ -148,7 +148,7 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
     scenario = plan.scenario
     design = scenario.design
     return {
-        "format": 1,
+        "format": FORMAT,
         "name": scenario.name,
         "description": scenario.description,
         "created": now(),

@@ -101,7 +101,7 @@ def finished(folder: Path) -> int:
     runs = folder / "runs"
     if not runs.exists():
         return 0
-    return sum(1 for p in runs.glob("*.parquet") if not p.name.endswith(".ts.parquet")
+    return sum(1 for p in runs.glob("*.arrow") if not p.name.endswith(".ts.arrow")
                and not p.name.startswith("."))
 
 
@@ -594,7 +594,7 @@ def damage(out: Path) -> dict[str, str]:
     done = {}
 
     def f(run: str, ts: bool = False) -> Path:
-        return runs / f"{run}{'.ts' if ts else ''}.parquet"
+        return runs / f"{run}{'.ts' if ts else ''}.arrow"
 
     data = f("baseline-s0000-r000").read_bytes()
     f("baseline-s0000-r000").write_bytes(data[: len(data) // 2])
@@ -611,11 +611,11 @@ def damage(out: Path) -> dict[str, str]:
     shutil.copy(f("reloan-s0000-r003", ts=True), f("reloan-s0000-r002", ts=True))
     done["reloan-s0000-r002"] = "another run's time series copied over it"
     ts = bytearray(f("reloan-s0000-r004", ts=True).read_bytes())
-    for i in range(100, 160):  # inside the first data page; the footer is intact
+    for i in range(len(ts) // 2, len(ts) // 2 + 60):  # inside the record batch; the footer is intact
         ts[i] ^= 0xFF
     f("reloan-s0000-r004", ts=True).write_bytes(bytes(ts))
-    done["reloan-s0000-r004"] = "time series bytes flipped inside a data page"
-    (runs / ".reloan-s0000-r006.parquet.x.tmp").write_bytes(b"PAR1")  # a write cut short
+    done["reloan-s0000-r004"] = "time series bytes flipped inside its data"
+    (runs / ".reloan-s0000-r006.arrow.x.tmp").write_bytes(b"ARROW1")  # a write cut short
     return done
 
 
@@ -640,7 +640,7 @@ def test_damage_found_while_consolidating_is_made_again_at_once(tmp_path, scenar
     out = tmp_path / "out"
     shutil.copytree(reference[1], out)
     runs = out / "runs"
-    shutil.copy(runs / "reloan-s0000-r000.parquet", runs / "reloan-s0000-r007.parquet")
+    shutil.copy(runs / "reloan-s0000-r000.arrow", runs / "reloan-s0000-r007.arrow")
     report = resume(scenario, out)
     assert report.ok == 1 and report.skipped == RUNS - 1
     assert_same_tables(out, reference[1])
@@ -650,7 +650,7 @@ def test_damage_found_while_consolidating_is_made_again_at_once(tmp_path, scenar
 def test_unreadable_failure_record_does_not_stop_consolidation(tmp_path, scenario, reference):
     out = tmp_path / "out"
     shutil.copytree(reference[1], out)
-    for suffix in (".parquet", ".ts.parquet"):
+    for suffix in (".arrow", ".ts.arrow"):
         (out / "runs" / f"reloan-s0000-r005{suffix}").unlink()
     (out / "runs" / "reloan-s0000-r005.failed.json").write_text("{not json")
     record("fault", "unreadable failure record")

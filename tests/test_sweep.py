@@ -263,10 +263,10 @@ def test_resume_skips_finished_runs_and_gives_the_same_tables(in_process, tmp_pa
     out = tmp_path / "resume"
     sweep(path, workers=1, out=out, progress=False)
     for run in ("baseline-s0001-r000", "reloan-s0000-r001"):
-        (out / "runs" / f"{run}.parquet").unlink()
-    (out / "runs" / "reloan-s0001-r001.ts.parquet").unlink()
-    (out / "runs" / "reloan-s0001-r001.parquet").unlink()
-    (out / "runs" / ".baseline-s0000-r000.parquet.abc.tmp").write_bytes(b"half-written")
+        (out / "runs" / f"{run}.arrow").unlink()
+    (out / "runs" / "reloan-s0001-r001.ts.arrow").unlink()
+    (out / "runs" / "reloan-s0001-r001.arrow").unlink()
+    (out / "runs" / ".baseline-s0000-r000.arrow.abc.tmp").write_bytes(b"half-written")
     report = sweep_report(path, workers=1, out=out, progress=False)
     assert (report.skipped, report.ok) == (5, 3)
     assert not list((out / "runs").glob(".*.tmp"))
@@ -285,10 +285,27 @@ def test_changed_scenario_is_refused_unless_fresh(tmp_path):
     with pytest.raises(StoreError, match=r"different version of this scenario file.*--fresh"):
         sweep(path, workers=1, out=out, progress=False)
     assert (out / "runs.parquet").read_bytes() == before
-    assert (out / "runs" / "s-s0000-r001.parquet").exists()
+    assert (out / "runs" / "s-s0000-r001.arrow").exists()
     runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
     assert list(runs["run_id"]) == ["s-s0000-r000"]
-    assert not (out / "runs" / "s-s0000-r001.parquet").exists()
+    assert not (out / "runs" / "s-s0000-r001.arrow").exists()
+
+
+def test_folder_in_an_older_layout_is_refused_unless_fresh(tmp_path):
+    """A folder whose run files are in another version's layout (format 1: Parquet run files) is
+    not resumed, which would make every run again beside the old files; it is refused, untouched."""
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 2\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == store_module.FORMAT == 2
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    before = sorted(p.name for p in (out / "runs").iterdir())
+    with pytest.raises(StoreError, match=r"layout of another version of smegrowth \(format 1 there, 2 now\).*--fresh"):
+        sweep(path, workers=1, out=out, progress=False)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before
+    runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
+    assert list(runs["status"]) == ["ok"]
 
 
 def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
@@ -349,7 +366,8 @@ def test_run_files_encoded_in_the_worker_are_the_files_the_store_would_write(tmp
 def test_run_files_hold_the_columns_types_and_values_pandas_would_write(tmp_path):
     """The run files are built as Arrow tables directly (cheaper than through pandas), with the
     same columns, Arrow types, nulls and values as ``DataFrame.to_parquet`` gives, and they read
-    back into the same frames; they keep their page checksums."""
+    back into the same frames; damage to their data is caught on reading (the Arrow files' CRC-32,
+    the snapshot's Parquet page checksums)."""
     path = write(tmp_path, "mixed.yaml", """
         name: mixed
         scale: 0.01
@@ -376,22 +394,35 @@ def test_run_files_hold_the_columns_types_and_values_pandas_would_write(tmp_path
         ts.insert(i, key, value)
     snap = result.snapshot.copy()
     snap.insert(0, "run_id", spec.run_id)
-    for data, frame in [(files.summary, pd.DataFrame([row])), (files.timeseries, ts),
-                        (files.snapshot, snap)]:
-        target, by_pandas = tmp_path / "file.parquet", tmp_path / "by_pandas.parquet"
+    by_pandas = tmp_path / "by_pandas.parquet"
+    for data, frame in [(files.summary, pd.DataFrame([row])), (files.timeseries, ts)]:
+        target = tmp_path / "file.arrow"
         target.write_bytes(data)
+        assert store_module.looks_whole(target)
         frame.to_parquet(by_pandas, index=False)
-        table, expected = pq.read_table(target), pq.read_table(by_pandas)
+        table, expected = store_module.read_arrow(target), pq.read_table(by_pandas)
         assert table.schema.equals(expected.schema)  # names and types (metadata aside)
         assert table.equals(expected.replace_schema_metadata(None))  # values and nulls
-        assert_frame_equal(pd.read_parquet(target), pd.read_parquet(by_pandas))
-        chunk = pq.ParquetFile(target).metadata.row_group(0).column(0)
-        assert chunk.statistics is not None
+        assert_frame_equal(pd.read_feather(target), pd.read_parquet(by_pandas))
+        body = table.to_batches()[0].serialize().to_pybytes()
+        at = bytes(data).index(body[-64:])  # the last bytes of the record batch, values
         damaged = bytearray(data)
-        damaged[chunk.data_page_offset + chunk.total_compressed_size - 2] ^= 0xFF  # page data
+        damaged[at + 8] ^= 0x01
         target.write_bytes(bytes(damaged))
-        with pytest.raises((OSError, pa.ArrowException)):
-            store_module.read_parquet(target)
+        assert store_module.looks_whole(target)  # whole to look at, but not what was written
+        with pytest.raises(ValueError, match="checksum"):
+            store_module.read_arrow(target)
+    target = tmp_path / "file.parquet"
+    target.write_bytes(files.snapshot)
+    snap.to_parquet(by_pandas, index=False)
+    table, expected = pq.read_table(target), pq.read_table(by_pandas)
+    assert table.schema.equals(expected.schema) and table.equals(expected.replace_schema_metadata(None))
+    chunk = pq.ParquetFile(target).metadata.row_group(0).column(0)
+    damaged = bytearray(files.snapshot)
+    damaged[chunk.data_page_offset + chunk.total_compressed_size - 2] ^= 0xFF  # page data
+    target.write_bytes(bytes(damaged))
+    with pytest.raises((OSError, pa.ArrowException)):
+        pq.ParquetFile(target, page_checksum_verification=True).read()
 
 
 def test_a_run_whose_files_cannot_be_encoded_fails_alone(tmp_path, monkeypatch):
@@ -447,7 +478,7 @@ def _finished(folder: Path) -> int:
     runs = folder / "runs"
     if not runs.exists():
         return 0
-    return sum(1 for p in runs.glob("*.parquet") if not p.name.endswith(".ts.parquet"))
+    return sum(1 for p in runs.glob("*.arrow") if not p.name.endswith(".ts.arrow"))
 
 
 def _children(pid: int) -> list[int]:
