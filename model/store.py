@@ -51,12 +51,9 @@ import socket
 import tempfile
 import threading
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -86,9 +83,6 @@ CHECKSUM_KEY = b"smegrowth.crc32"
 """Schema metadata of a run file: the CRC-32 of its schema and record batches (see :func:`arrow_bytes`)."""
 TS_BATCH_ROWS = 200_000
 """Rows gathered before a row group of the consolidated time series is written."""
-READ_AHEAD = 32
-"""Run files that consolidation reads ahead, on a few threads (reading and checking them releases
-the GIL)."""
 
 
 def _file_mode() -> int:
@@ -327,27 +321,6 @@ def run_encoded(spec: RunSpec) -> RunResult:
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return RunResult.failure(spec, exc, result.elapsed, result.worker)
     return dataclasses.replace(result, timeseries=None, snapshot=None, files=files)
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def read_ahead(read: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-    """``read(item)`` for each of ``items``, in order, read up to :data:`READ_AHEAD` items ahead on
-    a thread per CPU (at most four). ``read`` should not raise: an error comes out where its item's
-    result would, and stops the reading."""
-    threads = min(4, os.cpu_count() or 1)
-    if threads == 1 or len(items) < 2:
-        yield from map(read, items)
-        return
-    with ThreadPoolExecutor(threads, thread_name_prefix="smegrowth-read") as pool:
-        upcoming = iter(items)
-        queue: deque[Future[R]] = deque(pool.submit(read, item) for item in islice(upcoming, READ_AHEAD))
-        while queue:
-            result = queue.popleft().result()
-            queue.extend(pool.submit(read, item) for item in islice(upcoming, 1))
-            yield result
 
 
 def _pid_alive(pid: int) -> bool:
@@ -719,7 +692,7 @@ class ResultsStore:
     def _consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
         rows: dict[str, pa.Table] = {}
         finished: list[tuple[RunSpec, pa.Schema]] = []
-        for spec, read in zip(runs, read_ahead(self._read_summary, runs), strict=True):
+        for spec, read in zip(runs, map(self._read_summary, runs), strict=True):
             failed = self.runs_dir / f"{spec.run_id}.failed.json"
             if read is False:  # damaged: made again on resume
                 self.quarantine(spec)
@@ -765,7 +738,7 @@ class ResultsStore:
                 batch: list[pa.Table] = []
                 rows = 0
                 specs = [spec for spec, _ in finished]
-                tables = read_ahead(lambda spec: self._read_timeseries(spec, schema), specs)
+                tables = (self._read_timeseries(spec, schema) for spec in specs)
                 for spec, table in zip(specs, tables, strict=True):
                     if table is None:
                         damaged.append(spec)

@@ -528,32 +528,3 @@ def test_sweep_killed_midway_resumes_to_the_same_runs_table(tmp_path, workers,
     assert f"{done} already done" in stdout.decode()
     assert_frame_equal(tables(tmp_path / "killed")[0], tables(uninterrupted)[0])
     assert_frame_equal(tables(tmp_path / "killed")[1], tables(uninterrupted)[1])
-
-
-def test_read_ahead_keeps_the_order_and_reads_each_item_once(monkeypatch):
-    seen = []
-
-    def read(item: int) -> int:
-        time.sleep(0.001 * (item % 3))  # finishing out of order on the threads
-        seen.append(item)
-        return item * item
-
-    items = list(range(3 * store_module.READ_AHEAD + 5))
-    for cpus in (1, 2, 8):
-        seen.clear()
-        monkeypatch.setattr(store_module.os, "cpu_count", lambda cpus=cpus: cpus)
-        assert list(store_module.read_ahead(read, items)) == [i * i for i in items]
-        assert sorted(seen) == items
-
-
-def test_read_ahead_raises_an_error_where_its_item_would_come():
-    def read(item: int) -> int:
-        if item == 40:
-            raise OSError("disk gone")
-        return item
-
-    got = []
-    with pytest.raises(OSError, match="disk gone"):
-        for value in store_module.read_ahead(read, list(range(100))):
-            got.append(value)
-    assert got == list(range(40))
