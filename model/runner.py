@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import outcomes
 from .design import DesignPoints, sample_points
 from .levers.base import LEVERS, Lever
 from .model import EnterpriseModel
@@ -248,7 +249,7 @@ def execute(spec: RunSpec) -> RunResult:
         levers = [spec.lever_classes[name](**settings) for name, settings in spec.levers.items()]
         model = EnterpriseModel(scale=spec.scale, rng=spec.seed, parameters=dict(spec.parameters), levers=levers)
         ts = model.run(spec.quarters)
-        summary = model.summary()
+        summary = outcomes.summarise(ts)  # from the series just made, not a second one
         snapshot = model.firm_table() if spec.snapshots else None
     finally:
         if model is not None:

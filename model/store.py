@@ -286,7 +286,10 @@ def _frame_table(ids: dict[str, Any], frame: pd.DataFrame) -> pa.Table:
     types, NaN as null) but without pandas' metadata, which readers do not need: the columns
     read back with the same dtypes, with the default index."""
     columns = [_scalar_column(v, len(frame)) for v in ids.values()]
-    columns += [pa.array(frame[name]) for name in frame.columns]
+    for _, series in frame.items():
+        values = series.to_numpy()
+        # numbers straight from their array (NaN as null), twice as fast as through the Series
+        columns.append(pa.array(values, from_pandas=True) if values.dtype.kind in "fiub" else pa.array(series))
     return pa.Table.from_arrays(columns, names=[*ids, *frame.columns])
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Unicorn
+from smegrowth import SME, EnterpriseModel, Kind, LittleGiant, Parameters, Unicorn, outcomes
 from smegrowth.accounts import AccountingError
 from smegrowth.parameters import ParameterError
 
@@ -66,6 +66,25 @@ def test_timeseries_has_the_outcome_columns_and_no_nan(small_run):
     assert any(c.startswith("new_unicorns_") for c in ts.columns)
     numeric = ts.drop(columns=["quarter"]).to_numpy(dtype=float)
     assert np.isfinite(numeric).all()
+
+
+def test_summary_gives_stocks_at_the_end_and_flows_summed_as_pandas_does(small_run):
+    """Stocks at the last quarter; flows summed and rates averaged over the quarters after the
+    first, skipping missing values, equal to pandas' own sum and mean to the last bit."""
+    ts = small_run.timeseries()
+    holed = ts.copy()
+    holed.loc[[2, 5, 6], "loan_rate"] = np.nan  # a rate and a flow with missing quarters
+    holed.loc[[3], "ipos"] = np.nan
+    for frame in (ts, holed):
+        summary = outcomes.summarise(frame)
+        body = frame.iloc[1:]
+        assert summary["quarters"] == 12.0
+        assert summary["little_giants"] == frame["little_giants"].iloc[-1] and "little_giants_total" not in summary
+        assert summary["ipos_total"] == float(body["ipos"].sum())
+        assert summary["revenue_total"] == float(body["revenue"].sum())
+        assert summary["loan_rate_mean"] == float(body["loan_rate"].mean())
+        assert summary["loan_rate"] == frame["loan_rate"].iloc[-1]
+    assert small_run.summary() == outcomes.summarise(ts)
 
 
 def test_dynamics_are_plausible(small_run):
