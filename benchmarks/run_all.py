@@ -1,6 +1,6 @@
 """Every speed and memory benchmark of issue 6, with one command; writes its figures into README.md.
 
-    python benchmarks/run_all.py            # the full set (~11 min on 2 cores), updates README.md
+    python benchmarks/run_all.py            # the full set (~13 min on 2 cores), updates README.md
     python benchmarks/run_all.py --quick    # smoke run (~2 min): smaller sizes, prints only
     python benchmarks/run_all.py --json runs.json --no-readme; python benchmarks/run_all.py --render runs.json
 
@@ -12,7 +12,9 @@ c. the per-agent reference (``reference_model.py``) against the vectorised model
    population at scale 1.0, and the statistical agreement of their key outcomes;
 d. sweep throughput: 200 runs at scale 0.1 on 1 and 2 local workers and a local Dask cluster, in three
    interleaved rounds (ratios within a round, medians over rounds);
-e. memory across a 500-run sweep in one worker process.
+e. memory across a 500-run sweep in one worker process;
+f. thousands of small runs: 2,000 runs at scale 0.005 on 2 workers, where storing and consolidating
+   a run weigh as much as making it (not a target of issue 6; it tracks the sweeps' own overhead).
 
 The machine is shared and noisy: compare ratios within one run, not figures across runs.
 """
@@ -60,6 +62,7 @@ FULL = {
     "agreement": {"scale": 0.02, "quarters": 12, "seeds": 10},
     "sweep": {"runs": 200, "rounds": 5},
     "memory": {"runs": 500, "scale": 0.02, "quarters": 24, "leak_runs": 40},
+    "many": {"runs": 2000, "rounds": 3},
 }
 QUICK = {
     "baseline": {"scale": 1.0, "quarters": 40, "seed": 7, "repeats": 1},
@@ -68,6 +71,7 @@ QUICK = {
     "agreement": {"scale": 0.01, "quarters": 8, "seeds": 4},
     "sweep": {"runs": 16, "rounds": 1},
     "memory": {"runs": 60, "scale": 0.02, "quarters": 24, "leak_runs": 8},
+    "many": {"runs": 100, "rounds": 1},
 }
 
 
@@ -359,6 +363,50 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
         ),
         "identical": identical,
     }
+
+
+def section_many_runs(runs: int, rounds: int, workdir: Path) -> dict:
+    """Thousands of small runs on 2 workers, where storing and consolidating a run weigh as much as
+    making it: wall time of ``smegrowth sweep`` (benchmarks/sweep_many_runs.yaml), ``rounds`` times.
+
+    Consolidation is timed from the folder itself: from the last run file written to the runs table
+    (written after the time series table, the last thing a sweep does).
+    """
+    import pandas as pd
+
+    scenario = HERE / "sweep_many_runs.yaml"
+    if runs != 2000:
+        scenario = workdir / "sweep_many_quick.yaml"
+        scenario.write_text(
+            f"name: sweep_many_runs\nextends: {HERE / 'sweep_many_runs.yaml'}\ndesign:\n  replicates: {runs}\n"
+        )
+    measured = []
+    for r in range(rounds):
+        folder = workdir / "sweep-many"
+        log(f"sweep {runs} small runs on 2 workers, round {r + 1}/{rounds}")
+        res = measure("command", "--", smegrowth_command(), "sweep", str(scenario), "--workers", "2",
+                      "--out", str(folder), "--fresh")  # fmt: skip
+        if res["returncode"] != 0:
+            raise RuntimeError(f"sweep failed:\n{res['stderr_tail']}")
+        table = pd.read_parquet(folder / "runs.parquet")
+        last_run = max(p.stat().st_mtime for p in (folder / "runs").iterdir())
+        res["consolidation_s"] = (folder / "runs.parquet").stat().st_mtime - last_run
+        res["ok"] = int((table["status"] == "ok").sum())
+        res["mean_run_s"] = float(table["elapsed_s"].mean())
+        res["folder_mb"] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+        measured.append(res)
+        shutil.rmtree(folder, ignore_errors=True)
+    out = {key: statistics.median(x[key] for x in measured)
+           for key in ("wall_s", "cpu_s", "consolidation_s", "mean_run_s", "folder_mb", "other_load")}  # fmt: skip
+    out.update(
+        runs=runs,
+        rounds=rounds,
+        ok=min(x["ok"] for x in measured),
+        wall_s_all=[x["wall_s"] for x in measured],
+        consolidation_s_all=[x["consolidation_s"] for x in measured],
+        scenario=str(scenario.relative_to(HERE.parent)) if runs == 2000 else f"{runs} replicates",
+    )
+    return out
 
 
 def by_rounds(w: dict) -> dict:
@@ -653,6 +701,25 @@ def render(res: dict, quick: bool) -> str:
             f"{m['leak_slope_mb_per_100']:+.0f} MB per 100 runs ({m['leak_runs']} runs).",
             "",
         ]
+    if "many" in res:
+        f = res["many"]
+        lines += [
+            "### f. Thousands of small runs",
+            "",
+            f"{f['runs']} replicates of the baseline at scale 0.005, 8 quarters ({f['scenario']}), through "
+            "`smegrowth sweep FILE --workers 2 --out DIR --fresh`, where storing and consolidating a run weigh "
+            f"as much as making it; medians of {f['rounds']} round{'s' if f['rounds'] != 1 else ''}. "
+            "Consolidation: from the last run file written to the runs table.",
+            "",
+            "| wall time (median) | each round | runs per minute | mean time per run in the worker | "
+            "consolidation (each round) | results folder | runs ok |",
+            "|---|---|---|---|---|---|---|",
+            f"| {f['wall_s']:.1f} s | {', '.join(f'{x:.1f}' for x in f['wall_s_all'])} s | "
+            f"{60.0 * f['runs'] / f['wall_s']:.0f} | {1e3 * f['mean_run_s']:.1f} ms | "
+            f"{f['consolidation_s']:.1f} s ({', '.join(f'{x:.1f}' for x in f['consolidation_s_all'])} s) | "
+            f"{f['folder_mb']:.0f} MB | {f['ok']} |",
+            "",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
@@ -676,7 +743,7 @@ def write_readme(block: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke run (~2 min) with smaller sizes; prints only")
-    ap.add_argument("--only", default="a,b,c,d,e", help="comma-separated sections to run (default: all)")
+    ap.add_argument("--only", default="a,b,c,d,e,f", help="comma-separated sections to run (default: all)")
     ap.add_argument(
         "--readme",
         action=argparse.BooleanOptionalAction,
@@ -699,7 +766,7 @@ def main() -> None:
     command = (
         "python benchmarks/run_all.py"
         + (" --quick" if args.quick else "")
-        + (f" --only {args.only}" if only != set("abcde") else "")
+        + (f" --only {args.only}" if only != set("abcdef") else "")
     )
     res: dict = {"env": environment(command), "quick": args.quick}
     log(f"benchmarks ({'quick' if args.quick else 'full'}): sections {sorted(only)}")
@@ -763,6 +830,8 @@ def main() -> None:
             mem["leak_slope_mb_per_100"] = float(np.polyfit(pts[1:, 0], pts[1:, 1], 1)[0]) * 100.0
             mem["leak_runs"] = m["leak_runs"]
             res["memory"] = mem
+        if "f" in only:
+            res["many"] = section_many_runs(cfg["many"]["runs"], cfg["many"]["rounds"], work)
 
     res["memory_speed_end_gbs"] = memory_speed()
     block = render(res, args.quick)
