@@ -1,7 +1,8 @@
 """Compare every lever of the October 2024 package, and the package, against the baseline.
 
 Runs ``scenarios/compare_levers.yaml`` (8 policies x 20 paired replicates at a 10 % sample; resumes
-if interrupted), then writes the headline tables to ``results/``:
+if interrupted; a folder left by another version of smegrowth needs ``--fresh``), then writes the
+headline tables to ``results/``:
 
 - ``results/compare_levers.md``: effects at the end of 2026 (8 quarters) and of 2030 (24 quarters)
   on little giants, unicorns, revenue, employment, investment and R&D, with 95 % intervals, fiscal
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import smegrowth
 from smegrowth.analysis import compare, format_table
+from smegrowth.store import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ["little_giants", "unicorns", "new_unicorns_total", "revenue", "employment", "investment", "rd_spending"]
@@ -33,7 +35,10 @@ def main() -> None:
     args = ap.parse_args()
 
     scenario = ROOT / "scenarios" / "compare_levers.yaml"
-    smegrowth.sweep(scenario, workers=args.workers, out=args.out, fresh=args.fresh)
+    try:
+        smegrowth.sweep(scenario, workers=args.workers, out=args.out, fresh=args.fresh)
+    except StoreError as exc:  # a locked folder, another scenario's or another version's: one line
+        raise SystemExit(f"error: {exc}") from None
 
     stamp = f"smegrowth {smegrowth.__version__}, {dt.date.today().isoformat()}"
     sections = [

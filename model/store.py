@@ -51,6 +51,7 @@ import socket
 import tempfile
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,8 @@ SUMMARY_SUFFIX = ".arrow"
 TIMESERIES_SUFFIX = ".ts.arrow"
 CHECKSUM_KEY = b"smegrowth.crc32"
 """Schema metadata of a run file: the CRC-32 of its schema and record batches (see :func:`arrow_bytes`)."""
+SCHEMA_CHECKSUM_KEY = b"smegrowth.schema_crc32"
+"""Schema metadata of a run file: the CRC-32 of its schema alone, to check a schema read on its own."""
 TS_BATCH_ROWS = 200_000
 """Rows gathered before a row group of the consolidated time series is written."""
 
@@ -208,18 +211,32 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def _schema_checksum(schema: pa.Schema) -> int:
+    """CRC-32 of ``schema`` (without metadata) as an Arrow IPC message."""
+    return zlib.crc32(schema.remove_metadata().serialize())
+
+
 def _checksum(table: pa.Table) -> int:
-    """CRC-32 of ``table``'s schema (without metadata) and record batches as Arrow IPC messages."""
-    crc = zlib.crc32(table.schema.remove_metadata().serialize())
+    """CRC-32 of ``table``'s schema (without metadata) and record batches as Arrow IPC messages,
+    with the values of dictionary columns (a batch's message holds only their indices)."""
+    crc = _schema_checksum(table.schema)
     for batch in table.to_batches():
         crc = zlib.crc32(batch.serialize(), crc)
+        for column in batch.columns:
+            if pa.types.is_dictionary(column.type):
+                crc = zlib.crc32(pa.record_batch([column.dictionary], names=["values"]).serialize(), crc)
     return crc
 
 
 def arrow_bytes(table: pa.Table) -> bytes:
-    """``table`` as an Arrow IPC file, in memory, with the CRC-32 of its schema and data in its
-    schema metadata (IPC files have no checksums of their own; see :func:`read_arrow`)."""
-    table = table.replace_schema_metadata({CHECKSUM_KEY: str(_checksum(table))})
+    """``table`` as an Arrow IPC file, in memory, with the CRC-32 of its schema and data, and of its
+    schema alone, in its schema metadata (IPC files have no checksums of their own; see
+    :func:`read_arrow`). The checksums are of the data as pyarrow serialises it: a pyarrow that
+    serialised the same table differently would find every earlier file damaged, and the sweep would
+    make those runs again."""
+    table = table.replace_schema_metadata(
+        {CHECKSUM_KEY: str(_checksum(table)), SCHEMA_CHECKSUM_KEY: str(_schema_checksum(table.schema))}
+    )
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -241,6 +258,22 @@ def read_arrow(path: Path) -> pa.Table:
     if stored != str(_checksum(table)).encode():
         raise ValueError(f"{path.name}: checksum mismatch")
     return table
+
+
+def read_arrow_schema(path: Path) -> pa.Schema:
+    """The schema of a run file written by :func:`arrow_bytes` (without reading its data), checked
+    against its own checksum; without metadata.
+
+    Raises:
+        ValueError: the schema's checksum is missing or does not match (the file is damaged).
+        OSError, pyarrow.ArrowException: it cannot be read.
+    """
+    with pa.ipc.open_file(path) as reader:
+        schema = reader.schema
+    stored = (schema.metadata or {}).get(SCHEMA_CHECKSUM_KEY)
+    if stored != str(_schema_checksum(schema)).encode():
+        raise ValueError(f"{path.name}: schema checksum mismatch")
+    return schema.remove_metadata()
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -287,9 +320,10 @@ def _frame_table(ids: dict[str, Any], frame: pd.DataFrame) -> pa.Table:
     read back with the same dtypes, with the default index."""
     columns = [_scalar_column(v, len(frame)) for v in ids.values()]
     for _, series in frame.items():
-        values = series.to_numpy()
-        # numbers straight from their array (NaN as null), twice as fast as through the Series
-        columns.append(pa.array(values, from_pandas=True) if values.dtype.kind in "fiub" else pa.array(series))
+        # numpy numbers straight from their array (NaN as null), twice as fast as through the Series;
+        # pandas' own types (categorical, nullable integers, strings) through it, as pandas writes them
+        numeric = isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub"
+        columns.append(pa.array(series.to_numpy(), from_pandas=True) if numeric else pa.array(series))
     return pa.Table.from_arrays(columns, names=[*ids, *frame.columns])
 
 
@@ -657,8 +691,7 @@ class ResultsStore:
             if not path.exists():
                 return None
             table = read_arrow(path)
-            with pa.ipc.open_file(self.runs_dir / f"{spec.run_id}{TIMESERIES_SUFFIX}") as reader:
-                schema = reader.schema
+            schema = read_arrow_schema(self.runs_dir / f"{spec.run_id}{TIMESERIES_SUFFIX}")
             ok = (table.num_rows == 1 and table["run_id"][0].as_py() == spec.run_id
                   and table["config_hash"][0].as_py() == spec.config_hash
                   and "run_id" in schema.names)
@@ -732,11 +765,12 @@ class ResultsStore:
         if not finished:
             write_parquet(target, pd.DataFrame(columns=META_COLUMNS))
             return damaged
-        schema = pa.unify_schemas([s for _, s in finished], promote_options="permissive")
-        schema = pa.schema([f.remove_metadata() for f in schema]).remove_metadata()
+        schema, left_out = _merged_schema(finished)
+        out_ids = {spec.run_id for spec in left_out}
+        finished = [(spec, s) for spec, s in finished if spec.run_id not in out_ids]
 
         def write(tmp: Path) -> None:
-            damaged.clear()
+            damaged[:] = left_out  # their time series has a column of another type: not this sweep's
             with pq.ParquetWriter(tmp, schema, write_page_checksum=True) as writer:
                 batch: list[pa.Table] = []
                 rows = 0
@@ -758,6 +792,29 @@ class ResultsStore:
         for spec in damaged:
             self.quarantine(spec)
         return damaged
+
+
+def _merged_schema(finished: list[tuple[RunSpec, pa.Schema]]) -> tuple[pa.Schema, list[RunSpec]]:
+    """The schema of the consolidated time series: the runs' schemas merged (a column that some
+    runs lack is null for them), and the runs left out because theirs cannot be merged (a column of
+    another type, names twice: a file from elsewhere). The most common schemas are merged first, so
+    one odd file cannot make the others the odd ones."""
+    try:
+        merged = pa.unify_schemas([s for _, s in finished], promote_options="permissive")
+        left_out: list[RunSpec] = []
+    except pa.ArrowException:
+        counts = Counter(s.serialize().to_pybytes() for _, s in finished)
+        ranked = sorted(finished, key=lambda item: -counts[item[1].serialize().to_pybytes()])
+        merged, left_out = None, []
+        for spec, schema in ranked:
+            try:
+                merged = pa.unify_schemas([schema] if merged is None else [merged, schema],
+                                          promote_options="permissive")
+            except pa.ArrowException:
+                left_out.append(spec)
+        if merged is None:  # not one could be merged, even alone
+            merged = pa.schema([])
+    return pa.schema([f.remove_metadata() for f in merged]).remove_metadata(), left_out
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

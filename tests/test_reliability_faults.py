@@ -647,6 +647,39 @@ def test_damage_found_while_consolidating_is_made_again_at_once(tmp_path, scenar
     assert any("reloan-s0000-r007" in p.name for p in (out / "corrupt").iterdir())
 
 
+def test_run_files_whose_schema_is_damaged_or_foreign_are_made_again(tmp_path, scenario, reference):
+    """A time series whose schema no longer matches its checksum (read before its data, to merge the
+    runs' columns), and one from elsewhere whose column has another type (checksums valid: not this
+    sweep's), are quarantined and made again; the other runs' time series are not disturbed."""
+    import pyarrow as pa
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[1], out)
+    runs = out / "runs"
+
+    def ipc(table: pa.Table) -> bytes:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+
+    damaged = runs / "reloan-s0000-r002.ts.arrow"
+    with pa.ipc.open_file(damaged) as reader:
+        table = reader.read_all()
+    renamed = table.rename_columns([*table.column_names[:-1], "x" * len(table.column_names[-1])])
+    damaged.write_bytes(ipc(renamed.replace_schema_metadata(table.schema.metadata)))  # old checksums
+    foreign = runs / "baseline-s0000-r004.ts.arrow"
+    table = store_module.read_arrow(foreign)
+    smes = table.column_names.index("smes")
+    foreign.write_bytes(store_module.arrow_bytes(table.set_column(smes, "smes", table["smes"].cast(pa.string()))))
+    record("fault", "time series with a damaged or foreign schema", 2)
+    report = resume(scenario, out)
+    assert report.ok == 2 and report.skipped == RUNS - 2 and report.failed == 0
+    assert_same_tables(out, reference[1])
+    kept = [p.name for p in (out / "corrupt").iterdir()]
+    assert any("reloan-s0000-r002" in name for name in kept) and any("baseline-s0000-r004" in name for name in kept)
+
+
 def test_unreadable_failure_record_does_not_stop_consolidation(tmp_path, scenario, reference):
     out = tmp_path / "out"
     shutil.copytree(reference[1], out)

@@ -425,6 +425,30 @@ def test_run_files_hold_the_columns_types_and_values_pandas_would_write(tmp_path
         pq.ParquetFile(target, page_checksum_verification=True).read()
 
 
+def test_run_file_checksum_covers_dictionary_values_and_pandas_types_keep_their_arrow_types(tmp_path):
+    """A dictionary column's values are outside its batch's message, so they are checked apart;
+    pandas' own column types (categorical, nullable integers) keep the Arrow types pandas gives."""
+    frame = pd.DataFrame({
+        "kind": pd.Categorical(["alpha", "beta", "alpha"]),
+        "code": pd.Categorical([1, 2, None]),
+        "count": pd.array([1, None, 3], dtype="Int64"),
+        "share": [0.5, float("nan"), 1.0],
+        "flag": [True, False, True],
+    })
+    table = store_module._frame_table({"run_id": "r"}, frame)
+    for name in frame.columns:
+        assert table[name].type == pa.array(frame[name]).type, name
+    assert table["share"].null_count == 1 and table["count"].null_count == 1
+    target = tmp_path / "r.arrow"
+    data = store_module.arrow_bytes(table)
+    target.write_bytes(data)
+    assert store_module.read_arrow(target).equals(table)
+    assert data.count(b"beta") == 1
+    target.write_bytes(data.replace(b"beta", b"Xeta"))
+    with pytest.raises(ValueError, match="checksum"):
+        store_module.read_arrow(target)
+
+
 def test_a_run_whose_files_cannot_be_encoded_fails_alone(tmp_path, monkeypatch):
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
     spec = plan_runs(load_scenario(path)).runs[0]
