@@ -76,8 +76,9 @@ SNAPSHOTS = "snapshots"
 CORRUPT = "corrupt"
 RUNS_TABLE = "runs.parquet"
 TIMESERIES_TABLE = "timeseries.parquet"
-FORMAT = 2
-"""Version of this folder layout, stored in the manifest (1: run files were Parquet)."""
+FORMAT = 3
+"""Version of this folder layout, stored in the manifest (1: run files were Parquet; 2: Arrow run
+files without their schema's own checksum, made only by development versions)."""
 SUMMARY_SUFFIX = ".arrow"
 TIMESERIES_SUFFIX = ".ts.arrow"
 CHECKSUM_KEY = b"smegrowth.crc32"

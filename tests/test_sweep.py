@@ -298,10 +298,10 @@ def test_folder_in_an_older_layout_is_refused_unless_fresh(tmp_path):
     out = tmp_path / "out"
     sweep(path, workers=1, out=out, progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format"] == store_module.FORMAT == 2
+    assert manifest["format"] == store_module.FORMAT == 3
     (out / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
     before = sorted(p.name for p in (out / "runs").iterdir())
-    with pytest.raises(StoreError, match=r"layout of another version of smegrowth \(format 1 there, 2 now\).*--fresh"):
+    with pytest.raises(StoreError, match=r"layout of another version of smegrowth \(format 1 there, 3 now\).*--fresh"):
         sweep(path, workers=1, out=out, progress=False)
     assert sorted(p.name for p in (out / "runs").iterdir()) == before
     runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
