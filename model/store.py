@@ -221,11 +221,11 @@ def _checksum(table: pa.Table) -> int:
     """CRC-32 of ``table``'s schema (without metadata) and record batches as Arrow IPC messages,
     with the values of dictionary columns (a batch's message holds only their indices)."""
     crc = _schema_checksum(table.schema)
+    dictionaries = [i for i, kind in enumerate(table.schema.types) if pa.types.is_dictionary(kind)]
     for batch in table.to_batches():
         crc = zlib.crc32(batch.serialize(), crc)
-        for column in batch.columns:
-            if pa.types.is_dictionary(column.type):
-                crc = zlib.crc32(pa.record_batch([column.dictionary], names=["values"]).serialize(), crc)
+        for i in dictionaries:
+            crc = zlib.crc32(pa.record_batch([batch.column(i).dictionary], names=["values"]).serialize(), crc)
     return crc
 
 
