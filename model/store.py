@@ -20,14 +20,14 @@ A run's files are encoded where the run was made (:func:`run_encoded`, in a work
 written by the sweep process, the only one that writes to the folder; they are built as Arrow
 tables without pandas' metadata (the consolidated tables drop it anyway), with the column types
 pandas would give them, so they read back into the same frames. A run's own files are Arrow IPC
-files (Feather v2; ``pyarrow.ipc.open_file`` or ``pandas.read_feather`` read them), which encode
-and decode ten times as fast as small Parquet files: a sweep of thousands of small runs spends
-its time running them, not storing and consolidating them. The tables and snapshots, which people
-read, are Parquet.
+files (Feather v2; ``pyarrow.ipc.open_file`` or ``pandas.read_feather`` read them): a run's two
+files encode in ~0.15 ms and read back with their checks in ~0.5 ms, against 4.6 ms and 3 ms as
+small Parquet files, so a sweep of thousands of small runs spends its time running them. The
+tables and snapshots, which people read, are Parquet.
 Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
-never read into the tables (a run file carries a CRC-32 of its schema and data, checked on
-reading; Parquet files carry page checksums). A scenario whose hash
+never read into the tables (a run file carries a CRC-32 of its schema and data, and one of its
+schema alone, checked on reading; Parquet files carry page checksums). A scenario whose hash
 differs from the manifest's is refused unless ``fresh`` is asked for, which empties the folder
 (only once the new scenario has validated, and only if the folder is a results folder).
 
