@@ -34,8 +34,12 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -287,6 +291,31 @@ def section_scaling(scales: list[float], quarters: int, seed: int, rounds: int) 
     }
 
 
+def scenario_with_replicates(base: Path, replicates: int, default: int, workdir: Path) -> Path:
+    """The sweep scenario ``base``, or, for another number of ``replicates`` than its ``default``
+    (the quick set), a file in ``workdir`` that extends it with that number."""
+    if replicates == default:
+        return base
+    scenario = workdir / f"{base.stem}_{replicates}.yaml"
+    scenario.write_text(f"name: {base.stem}\nextends: {base}\ndesign:\n  replicates: {replicates}\n")
+    return scenario
+
+
+def timed_sweep(scenario: Path, flags: list[str], folder: Path) -> tuple[dict, pd.DataFrame]:
+    """``smegrowth sweep scenario <flags> --out folder --fresh`` in a fresh process, timed
+    (``measure.py command``), with the runs ok and the mean time per run in the worker; and its
+    runs table."""
+    import pandas as pd
+
+    res = measure("command", "--", smegrowth_command(), "sweep", str(scenario), *flags, "--out", str(folder), "--fresh")
+    if res["returncode"] != 0:
+        raise RuntimeError(f"sweep failed ({' '.join(flags)}):\n{res['stderr_tail']}")
+    table = pd.read_parquet(folder / "runs.parquet")
+    res["ok"] = int((table["status"] == "ok").sum())
+    res["mean_run_s"] = float(table["elapsed_s"].mean())
+    return res, table
+
+
 def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
     """The sweep benchmark through the CLI, on 1 and 2 workers and a local Dask cluster, ``rounds`` times.
 
@@ -294,15 +323,7 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
     the ratios are taken within a round: a shared machine's speed drifts over minutes, and a ratio of
     two sweeps a minute apart is what it is least likely to bias. The medians over rounds are judged.
     """
-    import pandas as pd
-
-    scenario = HERE / "sweep_throughput.yaml"
-    if runs != 200:
-        scenario = workdir / "sweep_quick.yaml"
-        scenario.write_text(
-            f"name: sweep_throughput\nextends: {HERE / 'sweep_throughput.yaml'}\ndesign:\n  replicates: {runs}\n"
-        )
-    exe = smegrowth_command()
+    scenario = scenario_with_replicates(HERE / "sweep_throughput.yaml", runs, 200, workdir)
     setups = {
         "in-process (--workers 1)": ["--workers", "1"],
         "process pool (--workers 2)": ["--workers", "2"],
@@ -318,13 +339,7 @@ def section_sweeps(runs: int, rounds: int, workdir: Path) -> dict:
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
             folder = workdir / f"sweep-{labels.index(label)}"
             log(f"sweep {runs} runs: {label}, round {r + 1}/{rounds}")
-            flags = setups[label]
-            res = measure("command", "--", exe, "sweep", str(scenario), *flags, "--out", str(folder), "--fresh")
-            if res["returncode"] != 0:
-                raise RuntimeError(f"sweep failed ({label}):\n{res['stderr_tail']}")
-            table = pd.read_parquet(folder / "runs.parquet")
-            res["ok"] = int((table["status"] == "ok").sum())
-            res["mean_run_s"] = float(table["elapsed_s"].mean())
+            res, table = timed_sweep(scenario, setups[label], folder)
             tables[label] = table.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
             measured[label].append(res)
             shutil.rmtree(folder, ignore_errors=True)
@@ -372,27 +387,14 @@ def section_many_runs(runs: int, rounds: int, workdir: Path) -> dict:
     Consolidation is timed from the folder itself: from the last run file written to the runs table
     (written after the time series table, the last thing a sweep does).
     """
-    import pandas as pd
-
-    scenario = HERE / "sweep_many_runs.yaml"
-    if runs != 2000:
-        scenario = workdir / "sweep_many_quick.yaml"
-        scenario.write_text(
-            f"name: sweep_many_runs\nextends: {HERE / 'sweep_many_runs.yaml'}\ndesign:\n  replicates: {runs}\n"
-        )
+    scenario = scenario_with_replicates(HERE / "sweep_many_runs.yaml", runs, 2000, workdir)
     measured = []
     for r in range(rounds):
         folder = workdir / "sweep-many"
         log(f"sweep {runs} small runs on 2 workers, round {r + 1}/{rounds}")
-        res = measure("command", "--", smegrowth_command(), "sweep", str(scenario), "--workers", "2",
-                      "--out", str(folder), "--fresh")  # fmt: skip
-        if res["returncode"] != 0:
-            raise RuntimeError(f"sweep failed:\n{res['stderr_tail']}")
-        table = pd.read_parquet(folder / "runs.parquet")
+        res, _ = timed_sweep(scenario, ["--workers", "2"], folder)
         last_run = max(p.stat().st_mtime for p in (folder / "runs").iterdir())
         res["consolidation_s"] = (folder / "runs.parquet").stat().st_mtime - last_run
-        res["ok"] = int((table["status"] == "ok").sum())
-        res["mean_run_s"] = float(table["elapsed_s"].mean())
         res["folder_mb"] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
         measured.append(res)
         shutil.rmtree(folder, ignore_errors=True)

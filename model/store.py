@@ -254,11 +254,8 @@ def read_arrow(path: Path) -> pa.Table:
     """
     with pa.ipc.open_file(pa.py_buffer(path.read_bytes())) as reader:
         table = reader.read_all()
-    stored = (table.schema.metadata or {}).get(CHECKSUM_KEY)
-    table = table.replace_schema_metadata(None)
-    if stored != str(_checksum(table)).encode():
-        raise ValueError(f"{path.name}: checksum mismatch")
-    return table
+    _check(path, table.schema, CHECKSUM_KEY, _checksum(table))
+    return table.replace_schema_metadata(None)
 
 
 def read_arrow_schema(path: Path) -> pa.Schema:
@@ -271,10 +268,15 @@ def read_arrow_schema(path: Path) -> pa.Schema:
     """
     with pa.ipc.open_file(path) as reader:
         schema = reader.schema
-    stored = (schema.metadata or {}).get(SCHEMA_CHECKSUM_KEY)
-    if stored != str(_schema_checksum(schema)).encode():
-        raise ValueError(f"{path.name}: schema checksum mismatch")
+    _check(path, schema, SCHEMA_CHECKSUM_KEY, _schema_checksum(schema))
     return schema.remove_metadata()
+
+
+def _check(path: Path, schema: pa.Schema, key: bytes, checksum: int) -> None:
+    """Raise ValueError unless the checksum stored under ``key`` in ``schema``'s metadata (that of
+    the file ``path``) is ``checksum``."""
+    if (schema.metadata or {}).get(key) != str(checksum).encode():
+        raise ValueError(f"{path.name}: checksum {key.decode()} does not match")
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -804,8 +806,9 @@ def _merged_schema(finished: list[tuple[RunSpec, pa.Schema]]) -> tuple[pa.Schema
         merged = pa.unify_schemas([s for _, s in finished], promote_options="permissive")
         left_out: list[RunSpec] = []
     except pa.ArrowException:
-        counts = Counter(s.serialize().to_pybytes() for _, s in finished)
-        ranked = sorted(finished, key=lambda item: -counts[item[1].serialize().to_pybytes()])
+        keys = [s.serialize().to_pybytes() for _, s in finished]
+        counts = Counter(keys)
+        ranked = [item for _, item in sorted(zip(keys, finished, strict=True), key=lambda pair: -counts[pair[0]])]
         merged, left_out = None, []
         for spec, schema in ranked:
             try:
