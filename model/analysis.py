@@ -114,18 +114,20 @@ def load_results(path: str | Path) -> Results:
     ``timeseries.parquet`` and ``manifest.json`` are optional (analyses that need them say so).
     """
     path = Path(path)
+    if path.is_file():
+        raise ResultsError(f"{path} is a file, not a results folder")
     if not path.is_dir():
         raise ResultsError(f"results folder {path} does not exist")
     runs_file = path / "runs.parquet"
     if not runs_file.is_file():
         raise ResultsError(f"{path} is not a results folder: runs.parquet is missing")
-    runs = pd.read_parquet(runs_file)
+    runs = _read_table(runs_file)
     for col in ("policy",):
         if col not in runs:
             raise ResultsError(f"{runs_file} has no '{col}' column")
     runs = _with_defaults(runs)
     ts_file = path / "timeseries.parquet"
-    ts = _with_defaults(pd.read_parquet(ts_file)) if ts_file.is_file() else None
+    ts = _with_defaults(_read_table(ts_file)) if ts_file.is_file() else None
     manifest_file = path / "manifest.json"
     manifest: dict[str, Any] = {}
     if manifest_file.is_file():
@@ -134,6 +136,17 @@ def load_results(path: str | Path) -> Results:
         except json.JSONDecodeError as exc:
             raise ResultsError(f"{manifest_file} is not valid JSON: {exc}") from None
     return Results(runs=runs, timeseries=ts, manifest=manifest, path=path)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A results table; a damaged or unreadable file is a :class:`ResultsError` naming it."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ResultsError(
+            f"{path} cannot be read ({reason}); running the sweep again rebuilds it from its runs"
+        ) from None
 
 
 def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -16,13 +17,35 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _write(output: Path, write: Callable[[Path], None]) -> None:
+    """Make ``output`` with ``write(tmp)`` on a temporary file renamed over it: a path that cannot be
+    written is a user error, reported in one line, with nothing left behind."""
+    from .store import atomic_write
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(output, write)
+    except OSError as exc:
+        raise _fail(_cannot_write(output, exc)) from None
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _cannot_write(output: Path, exc: OSError) -> str:
+    """One line on why ``output`` could not be written: the folder on its way that is a file, or the
+    system's reason."""
+    where = exc.filename
+    if where is not None and Path(where) != output and not str(where).endswith(".tmp"):
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            return f"cannot write {output}: {where} is a file, not a folder"
+        return f"cannot write {output}: {where}: {exc.strerror or exc}"
+    return f"cannot write {output}: {exc.strerror or exc}"
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output}", err=True)
+    _write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def compare_command(
@@ -67,9 +90,8 @@ def sensitivity_command(
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
         return
     _emit(table.to_csv(index=False), output)
-    png = output.with_suffix(".png")
-    plots.plot_sensitivity(table, png)
-    typer.echo(f"wrote {png}", err=True)
+    figure = plots.plot_sensitivity(table)
+    _write(output.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png"))
 
 
 def report_command(
@@ -88,6 +110,8 @@ def report_command(
         write_report(directory, out, baseline=baseline)
     except analysis.ResultsError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(_cannot_write(out, exc)) from None
     typer.echo(f"wrote {out}", err=True)
 
 

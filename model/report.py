@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import analysis, plots
+from .store import atomic_write
 
 PATH_OUTCOMES: tuple[str, ...] = ("little_giants", "unicorns", "employment", "revenue",
                                   "fiscal_cost", "exits")
@@ -98,7 +99,5 @@ def write_report(source: Any, out_html: str | Path, baseline: str = "baseline",
            f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write(out, lambda tmp: tmp.write_text(doc, encoding="utf-8"))
     return out

@@ -219,6 +219,31 @@ def test_cli_user_errors(folder: Path, tmp_path: Path):
         assert "Traceback" not in result.output
 
 
+def test_cli_outputs_that_cannot_be_written_or_tables_that_cannot_be_read(folder: Path, tmp_path: Path):
+    """One line and status 2, naming the path, and nothing half-written beside it."""
+    a_folder = tmp_path / "a folder"
+    a_folder.mkdir()
+    a_file = tmp_path / "a file"
+    a_file.write_text("notes")
+    damaged = write_folder(tmp_path / "damaged", *synthetic(np.random.default_rng(2)))
+    (damaged / "timeseries.parquet").write_bytes(b"not a parquet file")
+    cases = [
+        (["compare", str(folder), "-o", str(a_folder)], f"cannot write {a_folder}: Is a directory"),
+        (["compare", str(folder), "-o", str(a_file / "x.csv")], f"{a_file} is a file, not a folder"),
+        (["report", str(folder), "-o", str(a_folder)], f"cannot write {a_folder}"),
+        (["compare", str(a_file)], f"{a_file} is a file, not a results folder"),
+        (["report", str(damaged)], f"{damaged / 'timeseries.parquet'} cannot be read"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(_app(), args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "a folder", "damaged", "sweep"]
+    assert list(a_folder.iterdir()) == [] and a_file.read_text() == "notes"
+
+
 def test_report_is_self_contained(folder: Path, tmp_path: Path):
     out = write_report(folder, tmp_path / "report.html")
     text = out.read_text()
