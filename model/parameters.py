@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from .sectors import DEFAULT_SECTORS, SectorParams
+from .settings import UserSettings
 
 US_DOLLAR = 7.1
 """Yuan per US dollar, 2024 (FACTS.md preamble)."""
 
 
-class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+class _Group(UserSettings):
+    """A group of parameters (``population``, ``credit``...)."""
 
 
 class PopulationParams(_Group):

@@ -81,8 +81,22 @@ class ScenarioError(ValueError):
 # --- reading YAML safely --------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader; compose-then-check lets us refuse duplicate keys and alias bombs."""
+class YamlLoader(yaml.SafeLoader):
+    """Safe YAML loader that reads ``1e6``, ``3.0e6`` and ``5e-3`` as numbers, as YAML 1.2 does (PyYAML
+    follows YAML 1.1, where an exponent needs a dot and a sign, so those would be text); the scenario
+    reader composes with it, then checks, to refuse duplicate keys and alias bombs."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def yaml_value(text: str) -> Any:
+    """A YAML value written on the command line (``--set NAME=VALUE``), read as scenario files are."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - YamlLoader is a SafeLoader
 
 
 @dataclass
@@ -186,7 +200,7 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
             f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", display, line
         ) from None
     try:
-        loader = _Loader(text)
+        loader = YamlLoader(text)
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, display) from None
     try:

@@ -9,13 +9,14 @@ stated calibration. All defaults can be overridden from YAML as ``sectors.<key>.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .settings import UserSettings
 
 
-class SectorParams(BaseModel):
+class SectorParams(UserSettings):
     """Characteristics of one sector. Money in million yuan, rates per year unless stated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     name: str = Field(description="Human-readable name.")
     manufacturing: bool = Field(description="Counts as manufacturing (MIIT little-giant statistics).")

@@ -23,6 +23,7 @@ def _fail(message: str) -> typer.Exit:
 def _overrides(pairs: list[str] | None) -> dict[str, Any]:
     """``["credit.max_pd=0.05", ...]`` as a validated ``{dotted name: value}`` mapping."""
     from .parameters import ParameterError, Parameters
+    from .scenario import yaml_value
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
@@ -30,7 +31,7 @@ def _overrides(pairs: list[str] | None) -> dict[str, Any]:
         if not sep or not key.strip():
             raise _fail(f"--set {pair!r}: expected NAME=VALUE, e.g. credit.max_pd=0.05")
         try:
-            out[key.strip()] = yaml.safe_load(text)
+            out[key.strip()] = yaml_value(text)
         except yaml.YAMLError as exc:
             raise _fail(f"--set {pair!r}: value is not valid YAML ({exc})") from None
     try:

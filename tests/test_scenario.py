@@ -397,6 +397,40 @@ BAD_FILES = {
         "  1: {}\n",
         ":3: levers[1]: keys must be text, got 1",
     ),
+    # numbers are numbers: lax parsing would read these as 0.2, 1 and 1, and a sweep's tables would
+    # then hold a column of mixed types
+    "parameter_as_text": (
+        "name: x\n"
+        "parameters:\n"
+        "  credit.max_pd: '0.2'\n",
+        ":3: parameters.credit.max_pd: Input should be a valid number, not text",
+    ),
+    "lever_setting_as_boolean": (
+        "name: x\n"
+        "levers:\n"
+        "  reloan: {duration: yes}\n",
+        ":3: levers.reloan.duration: Input should be a valid integer, not a boolean",
+    ),
+    "axis_mixing_numbers_and_text": (
+        "name: x\n"
+        "design:\n"
+        "  type: grid\n"
+        "  uncertainties:\n"
+        "    credit.max_pd: [0.1, '0.2']\n",
+        ":5: design.uncertainties.credit.max_pd: value '0.2': Input should be a valid number, not text",
+    ),
+    "integer_beyond_64_bits": (
+        "name: x\n"
+        "levers:\n"
+        "  reloan: {backlog_quarters: 100000000000000000000}\n",
+        ":3: levers.reloan.backlog_quarters: Input should be at most 9223372036854775807",
+    ),
+    "lever_setting_infinite": (
+        "name: x\n"
+        "levers:\n"
+        "  little_giant_grants: {min_investment: .inf}\n",
+        ":3: levers.little_giant_grants.min_investment: ",
+    ),
 }
 
 
@@ -410,6 +444,21 @@ def test_bad_file_gives_one_line_naming_file_line_and_key(tmp_path, case):
     assert "\n" not in message
     assert message.startswith(str(path)), message
     assert expected in message, message
+
+
+def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2(tmp_path):
+    """PyYAML (YAML 1.1) reads 5e-3 and 3.0e6 as text; scenario files read them as numbers."""
+    path = write(tmp_path, "exp.yaml", """
+        name: exp
+        scale: 5e-3
+        parameters:
+          credit.max_pd: 1E-1
+        levers:
+          reloan: {budget: 3.0e6}
+    """)
+    scenario = load_scenario(path)
+    assert scenario.scale == 0.005 and scenario.parameters["credit.max_pd"] == 0.1
+    assert scenario.levers["reloan"]["budget"] == 3_000_000.0
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):

@@ -32,16 +32,16 @@ import zlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from ..settings import UserSettings
 
 if TYPE_CHECKING:
     from ..model import EnterpriseModel
 
 
-class LeverSettings(BaseModel):
+class LeverSettings(UserSettings):
     """Settings every lever has: its schedule and its budget. Quarters count from 2024Q4 = 0."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     start: int = Field(1, ge=0, description="First model quarter in which the lever acts (1 = 2025Q1).")
     duration: int | None = Field(None, ge=0, description="Quarters the lever runs; None = to the end.")

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..settings import UserSettings
 from .base import Lever, LeverSettings, register_lever
 
 if TYPE_CHECKING:
@@ -25,10 +26,8 @@ MIN_NET_PRICE = 0.05
 response finite when a scaled-up lever would make goods free)."""
 
 
-class Good(BaseModel):
+class Good(UserSettings):
     """One trade-in programme. Prices and subsidies in yuan, units per year (national)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     price: float = Field(gt=0, allow_inf_nan=False, description="Average price of a new unit, yuan.")
     subsidy_rate: float = Field(ge=0, le=1, description="Subsidy as a share of the price.")

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..scenario import YamlLoader
+
 __all__ = ["DEFAULT_TARGETS", "Target", "compare", "load_targets"]
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.yaml")
@@ -210,7 +212,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     file = Path(path) if path is not None else DEFAULT_TARGETS
     with file.open(encoding="utf-8") as handle:
         try:
-            document = yaml.safe_load(handle)
+            document = yaml.load(handle, Loader=YamlLoader)  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as err:
             raise ValueError(f"{file}: not valid YAML: {err}") from err
     if not isinstance(document, Mapping) or not isinstance(document.get("targets"), list):

@@ -1,0 +1,73 @@
+"""The rules every setting a user writes obeys, parameters and lever settings alike.
+
+pydantic's lax mode reads the text ``"0.2"`` as the number 0.2 and the YAML boolean ``true`` as 1.
+A scenario file is then accepted with a typo a reader would not notice, and a sweep whose axis mixes
+``0.1`` and ``"0.2"`` gets a column of mixed types in its tables. So a numeric setting takes numbers
+only (numpy's included), finite ones, and an integer setting one that fits the tables' 64-bit
+integers.
+"""
+
+from __future__ import annotations
+
+import numbers
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+INT64_MAX = 2**63 - 1
+"""The largest integer a results table stores (a 64-bit column)."""
+
+
+class UserSettings(BaseModel):
+    """Base of the settings models: unknown keys refused, numbers finite and written as numbers."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kind = _numeric(field.annotation)
+        if kind is not None:
+            for item in value if isinstance(value, list | tuple) and kind.listed else [value]:
+                _check_number(item, kind.integer)
+        return value
+
+
+class _Kind(typing.NamedTuple):
+    integer: bool
+    listed: bool
+
+
+def _numeric(annotation: Any) -> _Kind | None:
+    """Whether a field holds a number (int, float, optionally None) or a list of them."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _numeric(args[0]) if len(args) == 1 else None
+    if origin in (list, tuple):
+        args = typing.get_args(annotation)
+        inner = _numeric(args[0]) if args else None
+        return _Kind(inner.integer, True) if inner is not None and not inner.listed else None
+    if annotation is int or annotation is float:
+        return _Kind(annotation is int, False)
+    return None
+
+
+def _check_number(value: Any, integer: bool) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        what = "a boolean" if isinstance(value, bool) else "text" if isinstance(value, str) else type(value).__name__
+        raise PydanticCustomError(
+            "number_type", "Input should be a valid {kind}, not {what}",
+            {"kind": "integer" if integer else "number", "what": what},
+        )
+    if integer and isinstance(value, numbers.Integral) and abs(int(value)) > INT64_MAX:
+        raise PydanticCustomError("int_too_large", "Input should be at most {limit} (a 64-bit integer)",
+                                  {"limit": str(INT64_MAX)})
