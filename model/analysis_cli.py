@@ -104,8 +104,9 @@ def report_command(
     """One self-contained HTML report: table, charts, breakdowns, provenance."""
     from . import analysis
     from .report import write_report
+    from .store import REPORT
 
-    out = output or directory / "report.html"
+    out = output or directory / REPORT
     try:
         write_report(directory, out, baseline=baseline)
     except analysis.ResultsError as exc:

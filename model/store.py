@@ -28,8 +28,9 @@ Re-running the same sweep skips finished runs and retries failed ones. A run fil
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
 never read into the tables (a run file carries a CRC-32 of its schema and data, and one of its
 schema alone, checked on reading; Parquet files carry page checksums). A scenario whose hash
-differs from the manifest's is refused unless ``fresh`` is asked for, which empties the folder
-(only once the new scenario has validated, and only if the folder is a results folder).
+differs from the manifest's is refused unless ``fresh`` is asked for, which deletes the folder's
+results (only once the new scenario has validated, and only if the folder is a results folder):
+what the sweep and ``smegrowth report`` wrote there, not the notes or analyses people keep beside them.
 
 Only one sweep writes to a folder at a time: the ``.lock`` file is held with an exclusive
 ``flock`` (released by the kernel however the process ends) and names its holder's pid and host
@@ -76,6 +77,10 @@ SNAPSHOTS = "snapshots"
 CORRUPT = "corrupt"
 RUNS_TABLE = "runs.parquet"
 TIMESERIES_TABLE = "timeseries.parquet"
+REPORT = "report.html"
+"""Where ``smegrowth report`` writes a folder's report unless told otherwise."""
+RESULTS = (MANIFEST, RUNS, SNAPSHOTS, CORRUPT, RUNS_TABLE, TIMESERIES_TABLE, REPORT)
+"""What a results folder holds of smegrowth's own: all that ``--fresh`` deletes."""
 FORMAT = 3
 """Version of this folder layout, stored in the manifest (1: run files were Parquet; 2: Arrow run
 files without their schema's own checksum, made only by development versions)."""
@@ -589,8 +594,9 @@ class ResultsStore:
         self._locked = False
 
     def _clear(self) -> None:
+        """Delete the folder's results (:data:`RESULTS` and temporary files); keep anything else."""
         for entry in self.folder.iterdir():
-            if entry.name == LOCK:
+            if entry.name not in RESULTS and not entry.name.endswith(".tmp"):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)

@@ -320,6 +320,23 @@ def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
 
+def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\ndesign:\n  replicates: 2\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    (out / "report.html").write_text("a report of the old results")
+    (out / "notes.txt").write_text("precious")
+    (out / "analysis").mkdir()
+    (out / "analysis" / "fit.csv").write_text("a,b\n1,2\n")
+    path.write_text(path.read_text().replace("replicates: 2", "replicates: 1"))
+    runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
+    assert list(runs["run_id"]) == ["s-s0000-r000"]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["s-s0000-r000.arrow", "s-s0000-r000.ts.arrow"]
+    assert not (out / "report.html").exists()
+    assert (out / "notes.txt").read_text() == "precious"
+    assert (out / "analysis" / "fit.csv").read_text() == "a,b\n1,2\n"
+
+
 def test_a_live_lock_stops_a_second_sweep_and_a_stale_one_does_not(tmp_path):
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
     out = tmp_path / "out"
