@@ -97,6 +97,8 @@ class EnterpriseModel(mesa.Model):
         if isinstance(levers, Mapping):
             levers = [make_lever(name, settings or {}) for name, settings in levers.items()]
         self.levers: list[Lever] = list(levers or [])
+        for lever in self.levers:
+            lever.check(self.params)
         self.check_accounts = check_accounts
 
         self.quarter = 0

@@ -669,7 +669,7 @@ def _check_lever(
         )
         raise scenario.error(path + loc, reason) from None
     try:
-        make_lever(name, dict(settings))
+        make_lever(name, dict(settings)).check(Parameters())
     except LeverError as exc:
         raise scenario.error(path, str(exc)) from None
 

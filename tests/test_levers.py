@@ -168,3 +168,5 @@ def test_bad_lever_settings_name_the_lever_and_key():
         EnterpriseModel(scale=0.01, levers={"nope": {}})
     with pytest.raises(LeverError, match="reloan.*quota"):
         EnterpriseModel(scale=0.01, levers={"reloan": {"quota": -1}})
+    with pytest.raises(LeverError, match=r"future_industries.*unknown sectors \['nosuch'\]"):
+        EnterpriseModel(scale=0.01, levers={"future_industries": {"sectors": ["nosuch"]}})

@@ -425,6 +425,12 @@ BAD_FILES = {
         "  reloan: {backlog_quarters: 100000000000000000000}\n",
         ":3: levers.reloan.backlog_quarters: Input should be at most 9223372036854775807",
     ),
+    "lever_unknown_sector": (
+        "name: x\n"
+        "levers:\n"
+        "  future_industries: {sectors: [nosuch]}\n",
+        ":3: levers.future_industries: lever 'future_industries': unknown sectors ['nosuch'] (known: nev_battery",
+    ),
     "lever_setting_infinite": (
         "name: x\n"
         "levers:\n"

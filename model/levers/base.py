@@ -38,6 +38,7 @@ from ..settings import UserSettings
 
 if TYPE_CHECKING:
     from ..model import EnterpriseModel
+    from ..parameters import Parameters
 
 
 class LeverSettings(UserSettings):
@@ -120,6 +121,10 @@ class Lever:
         self.spent += total / model.scale
         self.spent_this_quarter += total / model.scale
         return amounts
+
+    def check(self, parameters: Parameters) -> None:
+        """Raise :class:`LeverError` if the settings do not fit the model's ``parameters`` (a sector
+        it does not have, say). Called when a scenario is checked and when the model starts."""
 
     # --- hooks into the model's stages ---------------------------------------------------------
     def act(self, model: EnterpriseModel) -> None:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from .base import Lever, LeverSettings, register_lever
+from .base import Lever, LeverError, LeverSettings, register_lever
 
 if TYPE_CHECKING:
     from ..model import EnterpriseModel
+    from ..parameters import Parameters
 
 
 class FutureIndustriesSettings(LeverSettings):
@@ -45,12 +46,14 @@ class FutureIndustries(Lever):
     name = "future_industries"
     Settings = FutureIndustriesSettings
 
-    def _eligible(self, model: EnterpriseModel) -> np.ndarray:
-        unknown = [s for s in self.settings.sectors if s not in model.sector_keys]
+    def check(self, parameters: Parameters) -> None:
+        unknown = [s for s in self.settings.sectors if s not in parameters.sectors]
         if unknown:
-            from .base import LeverError
+            raise LeverError(
+                f"lever 'future_industries': unknown sectors {unknown} (known: {', '.join(parameters.sectors)})"
+            )
 
-            raise LeverError(f"lever 'future_industries': unknown sectors {unknown} (known: {model.sector_keys})")
+    def _eligible(self, model: EnterpriseModel) -> np.ndarray:
         codes = [model.sector_keys.index(s) for s in self.settings.sectors]
         return model.state.active() & np.isin(model.state.sector, codes)
 
