@@ -68,7 +68,9 @@ def validate_command(
     parameters = _overrides(set_)
     try:
         target_list = load_targets(targets) if targets is not None else load_targets()
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise _fail(f"--targets {exc.filename or targets}: {exc.strerror or exc}") from None
+    except ValueError as exc:
         raise _fail(str(exc)) from None
 
     done = 0
@@ -87,6 +89,8 @@ def validate_command(
                                     figure=not no_figure, progress=progress)
     except OSError as exc:
         raise _fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a target whose statistic the model does not compute
+        raise _fail(f"{targets}: {exc}" if targets is not None else str(exc)) from None
     table = validation.table
     width = max(len(n) for n in table["name"])
     for row in table.itertuples(index=False):

@@ -190,6 +190,32 @@ def test_validate_command_rejects_an_unknown_parameter(cli_app, tmp_path):
     assert not (tmp_path / "validation.csv").exists()
 
 
+def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
+    """An output it cannot write, a targets file it cannot read, or a target naming a statistic the
+    model does not compute: one line, status 2, and no file of the validation written."""
+    blocked = tmp_path / "blocked"
+    (blocked / "panel.png").mkdir(parents=True)
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("targets:\n  - {name: a, statistic: growth_sdd, target: [0, 1], source: me}\n")
+    cases = [
+        (["--out", str(blocked)], "panel.png: is a folder, not a file"),
+        (["--out", str(tmp_path / "t1"), "--targets", str(tmp_path / "nosuch.yaml")],
+         "--targets " + str(tmp_path / "nosuch.yaml") + ": No such file or directory"),
+        (["--out", str(tmp_path / "t2"), "--targets", str(misspelt)],
+         "target 'a': the model computes no statistic 'growth_sdd'; did you mean 'growth_sd'?"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(cli_app, ["validate", "--seeds", "1", "--scale", "0.002", "--years", "1",
+                                              "--workers", "1", *args])
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and message in errors[0], result.stderr
+        assert "Traceback" not in result.output
+    assert [p.name for p in blocked.iterdir()] == ["panel.png"]
+    assert not (tmp_path / "t1").exists() or not any((tmp_path / "t1").iterdir())
+    assert not (tmp_path / "t2").exists() or not any((tmp_path / "t2").iterdir())
+
+
 def test_experiment_script_runs(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("validate_script",
                                                   ROOT / "experiments" / "validate.py")

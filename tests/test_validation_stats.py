@@ -310,3 +310,9 @@ def test_load_targets_names_file_target_and_key(tmp_path) -> None:
     bad.write_text("targets:\n  - name: births\n    target: 1\n    source: GEI\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'statistic' is missing"):
         load_targets(bad)
+    bad.write_text("targets:\n  - {name: births, statistic: x, target: .nan, source: GEI}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="target 'births': key 'target': expected a finite number, got nan"):
+        load_targets(bad)
+    bad.write_bytes("targets: [café]\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"targets\.yaml: not UTF-8 text"):
+        load_targets(bad)

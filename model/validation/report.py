@@ -16,11 +16,14 @@ Used by ``experiments/validate.py`` and the ``smegrowth validate`` command.
 
 from __future__ import annotations
 
+import difflib
+import errno
 import math
 import multiprocessing
+import os
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -379,19 +382,20 @@ def run_validation(
     if isinstance(targets, str | Path):
         targets = load_targets(targets)
     target_list = list(targets) if targets is not None else load_targets()
+    folder = Path(out)
+    files = {"csv": folder / "validation.csv", "md": folder / "validation.md",
+             "statistics": folder / "statistics.csv"}
+    if figure:
+        files["panel"] = folder / "panel.png"
+    _check_writable(files.values())  # before the runs, which may take minutes
     start = time.perf_counter()
     seed_list = replicate_seeds(root_seed, seeds)
     results = run_replicates(scale, seed_list, quarters=4 * years, parameters=parameters,
                              workers=workers, flow_years=min(flow_years, years), progress=progress)
+    _check_statistics(target_list, {k for r in results for k in r.statistics})
     table = validation_table(results, target_list)
     statistics = pd.DataFrame([{"seed": r.seed, **r.statistics} for r in results])
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {"csv": folder / "validation.csv", "md": folder / "validation.md",
-             "statistics": folder / "statistics.csv"}
-    table.to_csv(files["csv"], index=False)
-    statistics.to_csv(files["statistics"], index=False)
     flows = "2025" if flow_years == 1 else f"the first {min(flow_years, years)} simulated years"
     header = (f"# Validation of the baseline\n\n{seeds} run(s) at scale {scale:g}, {years} "
               f"simulated year(s) from 2024Q4, root seed {root_seed}. Model mean ± s.d. over runs; "
@@ -402,9 +406,47 @@ def run_validation(
     if parameters:
         header += "\n\nParameter overrides: " + ", ".join(f"`{k} = {v}`"
                                                           for k, v in parameters.items())
-    write_markdown(table, files["md"], header)
+    writers: dict[Path, Callable[[Path], Any]] = {
+        files["csv"]: partial(table.to_csv, index=False),
+        files["statistics"]: partial(statistics.to_csv, index=False),
+        files["md"]: lambda path: write_markdown(table, path, header),
+    }
     if figure:
-        files["panel"] = folder / "panel.png"
-        write_panel(results, files["panel"],
-                    title=f"smegrowth baseline: stylised facts ({seeds} run(s), scale {scale:g})")
+        title = f"smegrowth baseline: stylised facts ({seeds} run(s), scale {scale:g})"
+        writers[files["panel"]] = lambda path: write_panel(results, path, title=title)
+    _write_all(writers)
     return Validation(table, results, statistics, files, time.perf_counter() - start)
+
+
+def _check_statistics(targets: Sequence[Target], known: set[str]) -> None:
+    """Raise ``ValueError`` for a target whose statistic the runs did not compute (a misspelt name
+    would otherwise show as a target without a model value)."""
+    for target in targets:
+        if target.statistic not in known:
+            close = difflib.get_close_matches(target.statistic, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"target '{target.name}': the model computes no statistic "
+                             f"'{target.statistic}'{hint}")
+
+
+def _check_writable(paths: Iterable[Path]) -> None:
+    """Create the folders of ``paths``; raise ``OSError`` naming a path that is a folder."""
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+
+
+def _write_all(writers: Mapping[Path, Callable[[Path], Any]]) -> None:
+    """Write every file or none: each through ``write(partial)`` to a partial file beside it (same
+    suffix, so writers that go by it still can), all renamed into place once all are written."""
+    partials = {path: path.with_name(f".{path.stem}.partial{path.suffix}") for path in writers}
+    try:
+        for path, write in writers.items():
+            write(partials[path])
+        _check_writable(writers)
+        for path, partial_file in partials.items():
+            os.replace(partial_file, path)
+    finally:
+        for partial_file in partials.values():
+            partial_file.unlink(missing_ok=True)

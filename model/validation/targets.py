@@ -127,6 +127,8 @@ def _number(value: Any, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{where}: expected a number or null, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -215,6 +217,8 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
             document = yaml.load(handle, Loader=YamlLoader)  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as err:
             raise ValueError(f"{file}: not valid YAML: {err}") from err
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{file}: not UTF-8 text (byte {err.start} cannot be decoded)") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("targets"), list):
         raise ValueError(f"{file}: expected a mapping with a 'targets' list")
     targets = [_parse_target(entry, i, file) for i, entry in enumerate(document["targets"])]
