@@ -240,12 +240,17 @@ def run(
     from .memory import importing_the_model
 
     with importing_the_model():
-        from .scenario import load_scenario
+        from .scenario import ScenarioError, load_scenario
         from .sweep import format_seconds, run_single, run_sweep
 
     with user_errors():
         scenario = load_scenario(resolve_scenario(file))
-        scenario = scenario.with_overrides(quarters=quarters, scale=scale, seed=seed)
+        try:
+            scenario = scenario.with_overrides(quarters=quarters, scale=scale, seed=seed)
+        except ScenarioError as exc:
+            if exc.key in ("quarters", "scale", "seed"):  # the option's value, not the file's
+                raise ScenarioError(exc.reason, f"--{exc.key}") from None
+            raise
         if scenario.is_sweep:
             raise scenario.error(("design",), "this file defines a sweep; run it with "
                                  "`smegrowth sweep`")
@@ -356,7 +361,8 @@ def scenarios() -> None:
             n = scenario.run_count()
             runs, text = f"{n} run{'' if n == 1 else 's'}", scenario.description
         except ScenarioError as exc:
-            runs, text = "invalid", exc.reason
+            runs, text = "invalid", f"line {exc.line}: " if exc.line is not None else ""
+            text += f"{exc.key}: {exc.reason}" if exc.key else exc.reason
         typer.echo(f"  {path.name:<{width}}  {runs:>9}  {_one_line(text)}")
 
 

@@ -428,10 +428,18 @@ class Scenario(_Strict):
         return scenario
 
     def with_overrides(self, **changes: Any) -> Scenario:
-        """A validated copy with top-level settings replaced (``quarters=8``, ``scale=0.05``)."""
-        data = self.model_dump()
-        data.update({k: v for k, v in changes.items() if v is not None})
-        return Scenario.from_mapping(data, self._sources)
+        """A validated copy with top-level settings replaced (``quarters=8``, ``scale=0.05``). An error
+        in a replaced setting names the setting (its ``key``), not the line of the file it replaced."""
+        changed = {k: v for k, v in changes.items() if v is not None}
+        for key, value in changed.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ScenarioError(f"must be a finite number, got {value}", f"scenario '{self.name}'", None, key)
+        try:
+            return Scenario.from_mapping({**self.model_dump(), **changed}, self._sources)
+        except ScenarioError as exc:
+            if exc.key in changed:
+                raise ScenarioError(exc.reason, f"scenario '{self.name}'", None, exc.key) from None
+            raise
 
     @property
     def sources(self) -> list[Source]:

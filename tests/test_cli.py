@@ -69,11 +69,13 @@ def test_scenarios_lists_the_bundled_files_with_descriptions():
 
 def test_scenarios_folder_from_environment(tmp_path, monkeypatch):
     write(tmp_path, "mine.yaml", "name: mine\ndescription: my own scenario\nscale: 0.01\n")
+    write(tmp_path, "typo.yaml", "name: typo\nscael: 0.01\n")
     monkeypatch.setenv("SMEGROWTH_SCENARIOS", str(tmp_path))
     result = invoke("scenarios")
     assert result.exit_code == 0
     assert "mine.yaml" in result.stdout and "my own scenario" in result.stdout
     assert "baseline.yaml" not in result.stdout
+    assert "invalid line 2: scael: unknown key" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
@@ -190,6 +192,9 @@ def test_non_utf8_binary_and_missing_files(in_tmp):
     (["run", "S", "--quarters", "0"], "Invalid value for '--quarters'"),
     (["run", "S", "--scale", "11"], "Invalid value for '--scale'"),
     (["run", "S", "--seed", "-3"], "Invalid value for '--seed'"),
+    # values the options pass but the scenario refuses: the option is named, not the file's line
+    (["run", "S", "--seed", "99999999999999999999999"], "error: --seed: Input should be less than or equal to"),
+    (["run", "S", "--scale", "0.000001"], "error: --scale: scale 1e-06 simulates no firms"),
     (["run", "--frobnicate"], "No such option: --frobnicate"),
     (["frobnicate"], "No such command 'frobnicate'"),
 ])
