@@ -223,7 +223,17 @@ def _values_at(res: Results, outcomes: Sequence[str], at: str | int) -> pd.DataF
 
 
 def _unknown_outcome(name: str, known: Iterable[str]) -> ResultsError:
+    """The error for an outcome the results do not hold: one the model has but the sweep did not keep
+    (its scenario's ``outcomes:`` list), or a name the model does not know."""
+    from .scenario import known_outcomes
+
     known = [k for k in known if k not in ID_COLUMNS]
+    model_outcomes = known_outcomes() - {"quarters"}  # the run's length, kept by every sweep
+    if name in model_outcomes:
+        kept = [k for k in known if k in model_outcomes]
+        listed = ", ".join(kept[:8]) + (", ..." if len(kept) > 8 else "")
+        return ResultsError(f"outcome '{name}' was not kept by this sweep (its scenario's `outcomes:` "
+                            f"list keeps {listed or 'none'})")
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return ResultsError(f"unknown outcome '{name}'{hint}")

@@ -170,6 +170,8 @@ def test_library_errors(folder: Path, tmp_path: Path):
         analysis.compare(folder, baseline="status_quo")
     with pytest.raises(analysis.ResultsError, match="did you mean little_giants"):
         analysis.compare(folder, outcomes=["little_giant"])
+    with pytest.raises(analysis.ResultsError, match="outcome 'unicorns_total' was not kept by this sweep"):
+        analysis.compare(folder, outcomes=["unicorns_total"])
 
 
 def _app() -> typer.Typer:
