@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from .sectors import DEFAULT_SECTORS, SectorParams
-from .settings import UserSettings
+from .settings import UserSettings, first_error
 
 US_DOLLAR = 7.1
 """Yuan per US dollar, 2024 (FACTS.md preamble)."""
@@ -543,7 +543,7 @@ class Parameters(_Group):
         try:
             return Parameters.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_error(exc)
             loc = ".".join(str(p) for p in err["loc"]) or key
             raise ParameterError(loc, err["msg"]) from None
 

@@ -47,6 +47,7 @@ from .levers.base import LEVERS, Lever, LeverError, make_lever
 from .outcomes import OUTCOME_DESCRIPTIONS
 from .parameters import ParameterError, Parameters
 from .population import counts as population_counts
+from .settings import first_error
 
 MAX_FILE_BYTES = 1_000_000
 """Largest scenario file read (bytes); scenario files are a few kilobytes."""
@@ -420,7 +421,7 @@ class Scenario(_Strict):
         try:
             scenario = cls.model_validate(dict(data))
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_error(exc)
             path = tuple(p for p in err["loc"] if p != "[key]")
             raise _locate(sources, path, _pydantic_reason(err, path), data.get("name")) from None
         scenario._sources = sources
@@ -668,7 +669,7 @@ def _check_lever(
     try:
         cls.Settings.model_validate(dict(settings))
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         loc = tuple(err["loc"])
         reason = (
             "unknown setting" + (f" (settings of '{name}': {', '.join(cls.Settings.model_fields)})")

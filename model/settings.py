@@ -14,8 +14,8 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 INT64_MAX = 2**63 - 1
 """The largest integer a results table stores (a 64-bit column)."""
@@ -71,3 +71,10 @@ def _check_number(value: Any, integer: bool) -> None:
     if integer and isinstance(value, numbers.Integral) and abs(int(value)) > INT64_MAX:
         raise PydanticCustomError("int_too_large", "Input should be at most {limit} (a 64-bit integer)",
                                   {"limit": str(INT64_MAX)})
+
+
+def first_error(exc: ValidationError) -> ErrorDetails:
+    """The error of ``exc`` to report: an unknown key before any other, since a misspelt key also
+    leaves the key it meant missing, and "Field required" would hide the typo."""
+    errors = exc.errors()
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])

@@ -431,6 +431,14 @@ BAD_FILES = {
         "  future_industries: {sectors: [nosuch]}\n",
         ":3: levers.future_industries: lever 'future_industries': unknown sectors ['nosuch'] (known: nev_battery",
     ),
+    "misspelt_key_beside_required_ones": (
+        "name: x\n"
+        "levers:\n"
+        "  trade_in:\n"
+        "    goods:\n"
+        "      nev: {prices: 1}\n",
+        ":5: levers.trade_in.goods.nev.prices: unknown setting",
+    ),
     "lever_setting_infinite": (
         "name: x\n"
         "levers:\n"

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydantic import Field, ValidationError
 
-from ..settings import UserSettings
+from ..settings import UserSettings, first_error
 
 if TYPE_CHECKING:
     from ..model import EnterpriseModel
@@ -65,7 +65,7 @@ class Lever:
         try:
             self.settings = self.Settings(**settings)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_error(exc)
             loc = ".".join(str(p) for p in err["loc"])
             raise LeverError(f"lever '{self.name}': setting '{loc}': {err['msg']}") from None
         self.spent = 0.0
