@@ -166,6 +166,8 @@ def resolve_scenario(arg: str | None) -> Path:
     """A scenario argument as a path: a file, or the name of a bundled scenario (``baseline``)."""
     if arg is None:
         return scenarios_dir() / "baseline.yaml"
+    if not arg.strip():
+        raise fail("the scenario file name is empty")
     path = Path(arg)
     if path.exists() or os.sep in arg or "/" in arg:
         return path

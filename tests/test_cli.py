@@ -196,6 +196,8 @@ def test_non_utf8_binary_and_missing_files(in_tmp):
     (["run", "S", "--seed", "99999999999999999999999"], "error: --seed: Input should be less than or equal to"),
     (["run", "S", "--scale", "0.000001"], "error: --scale: scale 1e-06 simulates no firms"),
     (["run", "--frobnicate"], "No such option: --frobnicate"),
+    (["run", ""], "the scenario file name is empty"),
+    (["check", " "], "the scenario file name is empty"),
     (["frobnicate"], "No such command 'frobnicate'"),
 ])
 def test_bad_arguments_are_one_line_exit_2(in_tmp, args, fragment):
