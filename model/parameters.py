@@ -519,6 +519,16 @@ class Parameters(_Group):
             raise ValueError("population.little_giants cannot exceed population.srdi_firms")
         if not self.sectors:
             raise ValueError("sectors: at least one sector is needed")
+        if self.population.min_revenue >= self.population.max_revenue:
+            raise ValueError(
+                f"population.min_revenue ({self.population.min_revenue:g}) must be below "
+                f"population.max_revenue ({self.population.max_revenue:g})"
+            )
+        for share in ("share_srdi", "share_little_giants", "share_unicorns"):
+            if sum(getattr(s, share) for s in self.sectors.values()) <= 0:
+                raise ValueError(f"sectors: {share} is zero in every sector; firms must come from somewhere")
+        if sum(self.credit.bank_shares) <= 0:
+            raise ValueError("credit.bank_shares: the shares add up to zero")
         return self
 
     def override(self, overrides: dict[str, Any]) -> Parameters:
@@ -545,7 +555,7 @@ class Parameters(_Group):
         except ValidationError as exc:
             err = first_error(exc)
             loc = ".".join(str(p) for p in err["loc"]) or key
-            raise ParameterError(loc, err["msg"]) from None
+            raise ParameterError(loc, err["msg"].removeprefix("Value error, ")) from None
 
     @staticmethod
     def names() -> list[str]:

@@ -489,6 +489,7 @@ class Scenario(_Strict):
         if self.design is not None:
             _check_design(self, self.design)
         _check_population(self)
+        _check_levers_fit_parameters(self)
 
     # --- resolved views used by the runner -------------------------------------------------------
     def policies(self) -> dict[str, ResolvedPolicy]:
@@ -678,7 +679,7 @@ def _check_lever(
         )
         raise scenario.error(path + loc, reason) from None
     try:
-        make_lever(name, dict(settings)).check(Parameters())
+        make_lever(name, dict(settings))
     except LeverError as exc:
         raise scenario.error(path, str(exc)) from None
 
@@ -742,6 +743,21 @@ def _check_population(scenario: Scenario) -> None:
                 + (f" (policy '{policy.name}')" if scenario.design and scenario.design.policies
                    else "") + hint,
             )
+
+
+def _check_levers_fit_parameters(scenario: Scenario) -> None:
+    """Refuse a policy whose levers do not fit its parameters (:meth:`Lever.check`: a sector the
+    model does not have, a good no sector makes), at the lever's key."""
+    declared = scenario.design.policies if scenario.design else {}
+    for policy in scenario.policies().values():
+        params = Parameters().override(policy.parameters)
+        for name, settings in policy.levers.items():
+            try:
+                make_lever(name, settings).check(params)
+            except LeverError as exc:
+                in_policy = policy.name in declared and name in declared[policy.name].levers
+                path = ("design", "policies", policy.name, "levers", name) if in_policy else ("levers", name)
+                raise scenario.error(path, str(exc)) from None
 
 
 def _check_parameters(scenario: Scenario, path: tuple[Any, ...], overrides: dict[str, Any]) -> None:

@@ -439,6 +439,21 @@ BAD_FILES = {
         "      nev: {prices: 1}\n",
         ":5: levers.trade_in.goods.nev.prices: unknown setting",
     ),
+    "trade_in_good_no_sector_makes": (
+        "name: x\n"
+        "levers:\n"
+        "  trade_in:\n"
+        "    goods:\n"
+        "      drone: {price: 1e4, subsidy_rate: 0.1, subsidy_cap: 1e3, baseline_units: 1e5, elasticity: 1,\n"
+        "              old_stock: 1e6, pass_through: 0.5}\n",
+        ":3: levers.trade_in: lever 'trade_in': no sector makes the goods ['drone']",
+    ),
+    "revenue_floor_above_ceiling": (
+        "name: x\n"
+        "parameters:\n"
+        "  population.max_revenue: 5\n",
+        ":3: parameters.population.max_revenue: population.min_revenue (10) must be below population.max_revenue (5)",
+    ),
     "lever_setting_infinite": (
         "name: x\n"
         "levers:\n"
@@ -473,6 +488,20 @@ def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2(tmp_path):
     scenario = load_scenario(path)
     assert scenario.scale == 0.005 and scenario.parameters["credit.max_pd"] == 0.1
     assert scenario.levers["reloan"]["budget"] == 3_000_000.0
+
+
+def test_a_good_is_accepted_once_a_sector_makes_it(tmp_path):
+    path = write(tmp_path, "drone.yaml", """
+        name: drone
+        parameters:
+          sectors.low_altitude.trade_in_goods: [drone]
+        levers:
+          trade_in:
+            goods:
+              drone: {price: 1e4, subsidy_rate: 0.1, subsidy_cap: 1e3, baseline_units: 1e5, elasticity: 1,
+                      old_stock: 1e6, pass_through: 0.5}
+    """)
+    assert "drone" in load_scenario(path).levers["trade_in"]["goods"]
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):

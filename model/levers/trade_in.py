@@ -15,10 +15,11 @@ import numpy as np
 from pydantic import Field
 
 from ..settings import UserSettings
-from .base import Lever, LeverSettings, register_lever
+from .base import Lever, LeverError, LeverSettings, register_lever
 
 if TYPE_CHECKING:
     from ..model import EnterpriseModel
+    from ..parameters import Parameters
 
 
 MIN_NET_PRICE = 0.05
@@ -98,6 +99,15 @@ class TradeIn(Lever):
         """Units bought early and not yet 'paid back', by good."""
         self.spent_by_year: dict[int, float] = {}
 
+    def check(self, parameters: Parameters) -> None:
+        sold = {good for sector in parameters.sectors.values() for good in sector.trade_in_goods}
+        unsold = [good for good in self.settings.goods if good not in sold]
+        if unsold:
+            raise LeverError(
+                f"lever 'trade_in': no sector makes the goods {unsold} (name them in a sector's "
+                f"trade_in_goods; made now: {', '.join(sorted(sold))})"
+            )
+
     def extra_demand(self, model: EnterpriseModel) -> np.ndarray:
         s = self.settings
         extra = np.zeros(len(model.sector_keys))
@@ -106,8 +116,6 @@ class TradeIn(Lever):
         room = max(s.annual_budget * model.scale - self.spent_by_year.get(year, 0.0) * model.scale, 0.0)
         for good, g in s.goods.items():
             sectors = [i for i, sec in enumerate(model.params.sectors.values()) if good in sec.trade_in_goods]
-            if not sectors:
-                continue
             # however large the lever, a buyer still pays a little: the response is undefined at price 0
             subsidy = min(min(g.subsidy_rate * g.price, g.subsidy_cap) * strength, (1.0 - MIN_NET_PRICE) * g.price)
             depletion = max(0.0, 1.0 - self.pulled_forward[good] / g.old_stock)
