@@ -471,7 +471,7 @@ class Scenario(_Strict):
         for i, module in enumerate(self.imports):
             try:
                 importlib.import_module(module)
-            except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's to fix
                 raise self.error(
                     ("imports", i), f"cannot import '{module}': {type(exc).__name__}: {exc}"
                 ) from None

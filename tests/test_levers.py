@@ -170,3 +170,13 @@ def test_bad_lever_settings_name_the_lever_and_key():
         EnterpriseModel(scale=0.01, levers={"reloan": {"quota": -1}})
     with pytest.raises(LeverError, match=r"future_industries.*unknown sectors \['nosuch'\]"):
         EnterpriseModel(scale=0.01, levers={"future_industries": {"sectors": ["nosuch"]}})
+
+
+def test_a_user_lever_cannot_take_a_registered_name():
+    with pytest.raises(LeverError, match=r"is named 'reloan', the name of smegrowth\.levers\.reloan\.Reloan"):
+
+        @register_lever
+        class Impostor(Lever):
+            name = "reloan"
+
+    assert LEVERS["reloan"].__module__ == "smegrowth.levers.reloan"

@@ -391,6 +391,11 @@ BAD_FILES = {
         "imports: [no_such_module_xyz]\n",
         ":2: imports[0]: cannot import 'no_such_module_xyz'",
     ),
+    "import_that_exits": (
+        "name: x\n"
+        "imports: [exits_on_import]\n",
+        ":2: imports[0]: cannot import 'exits_on_import': SystemExit: 3",
+    ),
     "non_string_key": (
         "name: x\n"
         "levers:\n"
@@ -466,6 +471,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_file_gives_one_line_naming_file_line_and_key(tmp_path, case):
     text, expected = BAD_FILES[case]
+    write(tmp_path, "exits_on_import.py", "import sys\nsys.exit(3)\n")
     path = write(tmp_path, f"{case}.yaml", text)
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)

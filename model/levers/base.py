@@ -159,6 +159,12 @@ def register_lever(cls: type[Lever]) -> type[Lever]:
     """Class decorator that makes a lever available by its ``name`` in scenario files."""
     if not cls.name:
         raise LeverError(f"lever class {cls.__name__} needs a non-empty 'name'")
+    known = LEVERS.get(cls.name)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise LeverError(
+            f"lever class {cls.__module__}.{cls.__qualname__} is named '{cls.name}', the name of "
+            f"{known.__module__}.{known.__qualname__}; give it a name of its own"
+        )
     LEVERS[cls.name] = cls
     return cls
 
