@@ -473,6 +473,11 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results of a different version of this {what} (hash "
             f"{str(old_s.get(changed[0]))[:12]} there, {str(new_s.get(changed[0]))[:12]} now); "
             "use --fresh to replace them or --out DIR to keep both")
+    if new_s.get("imports_sha256") != old_s.get("imports_sha256"):
+        modules = ", ".join(m["module"] for m in new_s.get("imports", [])) or "none now"
+        raise StoreError(
+            f"{folder} holds results made with other versions of the modules this scenario imports "
+            f"({modules}); use --fresh to replace them or --out DIR to keep both")
     return old
 
 

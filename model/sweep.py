@@ -133,6 +133,7 @@ def scenario_record(scenario: Scenario) -> dict[str, Any]:
     files = [{"path": s.display, "sha256": _sha256(s.text), "text": s.text}
              for s in scenario.sources]
     combined = "\n".join(f["sha256"] for f in files)
+    imports = [imported_module_record(name) for name in scenario.imports]
     return {
         "file": files[0]["path"] if files else None,
         "text": files[0]["text"] if files else None,
@@ -140,7 +141,25 @@ def scenario_record(scenario: Scenario) -> dict[str, Any]:
         "files": files,
         "resolved": resolved,
         "resolved_sha256": _sha256(resolved_text),
+        "imports": imports,
+        "imports_sha256": _sha256("\n".join(m["sha256"] for m in imports)) if imports else None,
     }
+
+
+def imported_module_record(name: str) -> dict[str, Any]:
+    """A module of the scenario's ``imports:`` (a user's levers or firm kinds): its files and a hash
+    of their contents, so that a sweep resumed after the module changed is refused, as one resumed
+    after its scenario file changed is; a package counts every ``.py`` file under it."""
+    module = sys.modules.get(name)
+    origin = getattr(module, "__file__", None)
+    if origin is None:  # a namespace package or a module without source: nothing to hash
+        return {"module": name, "files": [], "sha256": _sha256("")}
+    path = Path(origin)
+    paths = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    digest = hashlib.sha256()
+    for source in paths:
+        digest.update(source.relative_to(path.parent).as_posix().encode() + b"\0" + source.read_bytes() + b"\0")
+    return {"module": name, "files": [str(p) for p in paths], "sha256": digest.hexdigest()}
 
 
 def build_manifest(plan: Plan) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pandas.testing import assert_frame_equal
 from smegrowth import executors
 from smegrowth import store as store_module
 from smegrowth.api import run_scenario, sweep, sweep_report
-from smegrowth.levers import Lever, LeverSettings, register_lever
+from smegrowth.levers import LEVERS, Lever, LeverSettings, register_lever
 from smegrowth.runner import plan_runs, run_one
 from smegrowth.scenario import load_scenario
 from smegrowth.seeds import replicate_seeds
@@ -318,6 +318,33 @@ def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
             sweep(path, workers=1, out=mine, fresh=fresh, progress=False)
     assert (mine / "notes.txt").read_text() == "precious"
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_changed_imported_module_is_refused_like_a_changed_scenario(tmp_path):
+    """Resuming after the user's lever module changed would mix runs of two versions of it."""
+    module = write(tmp_path, "audit_levers_v.py", """
+        from smegrowth.levers import Lever, register_lever
+
+        PER_FIRM = 0.5
+
+        @register_lever
+        class AuditVouchers(Lever):
+            name = "audit_vouchers"
+    """)
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\nimports: [audit_levers_v]\n"
+                 "levers: {audit_vouchers: {}}\n")
+    out = tmp_path / "out"
+    try:
+        sweep(path, workers=1, out=out, progress=False)
+        record = json.loads((out / "manifest.json").read_text())["scenario"]["imports"]
+        assert [m["module"] for m in record] == ["audit_levers_v"]
+        module.write_text(module.read_text().replace("PER_FIRM = 0.5", "PER_FIRM = 50.0"))
+        with pytest.raises(StoreError, match=r"other versions of the modules this scenario imports \(audit_levers_v\)"):
+            sweep(path, workers=1, out=out, progress=False)
+        assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
+        assert list(sweep(path, workers=1, out=out, progress=False)["status"]) == ["ok"]  # and resumes
+    finally:
+        LEVERS.pop("audit_vouchers", None)
 
 
 def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path):
