@@ -443,6 +443,20 @@ def _is_empty(folder: Path) -> bool:
     return all(ignorable(p) for p in folder.iterdir())
 
 
+def _holds_runs(folder: Path) -> bool:
+    """Whether ``folder`` holds a sweep's run files or tables (even without its manifest)."""
+    runs = folder / RUNS
+    return (folder / RUNS_TABLE).is_file() or (
+        runs.is_dir() and any(p.suffix == ".arrow" or p.name.endswith(".failed.json") for p in runs.iterdir())
+    )
+
+
+def _is_ours(manifest: dict[str, Any] | None) -> bool:
+    """Whether a manifest was written by smegrowth (every version records the scenario and the
+    package versions), not by another tool that uses the same file name."""
+    return manifest is not None and "scenario" in manifest and "versions" in manifest
+
+
 def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[str, Any] | None:
     """Refuse a folder this sweep may not write to; return its manifest when resuming.
 
@@ -454,11 +468,24 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
     if not folder.exists() or _is_empty(folder):
         return None
     if not (folder / MANIFEST).exists():
-        raise StoreError(f"{folder} is not empty and is not a smegrowth results folder (no "
-                         f"{MANIFEST}); choose another --out")
+        if not _holds_runs(folder):
+            raise StoreError(f"{folder} is not empty and is not a smegrowth results folder (no "
+                             f"{MANIFEST}); choose another --out")
+        if fresh:
+            return None
+        raise StoreError(f"{folder} holds smegrowth runs but its {MANIFEST} is missing, so what they "
+                         "were made from is unknown; use --fresh to replace them or --out DIR")
     if fresh:
+        try:
+            old = read_manifest(folder)
+        except StoreError:  # unreadable: a damaged manifest of ours, which --fresh replaces
+            return None
+        if not _is_ours(old):
+            raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out")
         return None
     old = read_manifest(folder)
+    if not _is_ours(old):
+        raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out")
     assert old is not None
     if old.get("format", 1) != FORMAT:
         raise StoreError(

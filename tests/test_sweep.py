@@ -347,6 +347,26 @@ def test_a_changed_imported_module_is_refused_like_a_changed_scenario(tmp_path):
         LEVERS.pop("audit_vouchers", None)
 
 
+def test_runs_without_their_manifest_and_a_manifest_of_another_tool(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\ndesign:\n  replicates: 2\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    (out / "manifest.json").unlink()
+    with pytest.raises(StoreError, match=r"holds smegrowth runs but its manifest.json is missing.*--fresh"):
+        sweep(path, workers=1, out=out, progress=False)
+    assert len(sweep(path, workers=1, out=out, fresh=True, progress=False)) == 2
+
+    theirs = tmp_path / "webapp"
+    theirs.mkdir()
+    (theirs / "manifest.json").write_text('{"name": "my web app"}')
+    (theirs / "report.html").write_text("theirs")
+    for fresh in (False, True):
+        with pytest.raises(StoreError, match=r"manifest.json is not a smegrowth manifest; choose another --out"):
+            sweep(path, workers=1, out=theirs, fresh=fresh, progress=False)
+    assert (theirs / "manifest.json").read_text() == '{"name": "my web app"}'
+    assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "report.html"]
+
+
 def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path):
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\ndesign:\n  replicates: 2\n")
     out = tmp_path / "out"
