@@ -53,7 +53,7 @@ import tempfile
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,20 +180,31 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
     An interrupt or error at any point leaves ``path`` as it was and no temporary file behind.
     """
-    tmp: Path | None = None
+    atomic_write_all({path: write})
+
+
+def atomic_write_all(writers: Mapping[Path, Callable[[Path], None]]) -> None:
+    """:func:`atomic_write` for files that go together (a sweep's two tables): each ``write(tmp)``
+    is called in turn, and the files are renamed into place only once all are written, with Ctrl-C
+    and SIGTERM held back meanwhile, so that an interrupt leaves all of them as they were or none."""
+    staged: dict[Path, Path] = {}
     try:
-        with _signals_deferred():
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            tmp = Path(name)
-            os.close(fd)
-        os.chmod(tmp, FILE_MODE)
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp is not None:
+        for path, write in writers.items():
             with _signals_deferred():
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                staged[path] = Path(name)
+                os.close(fd)
+            tmp = staged[path]
+            os.chmod(tmp, FILE_MODE)
+            write(tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        with _signals_deferred():
+            for path, tmp in staged.items():
+                os.replace(tmp, path)
+    except BaseException:
+        with _signals_deferred():
+            for tmp in staged.values():
                 tmp.unlink(missing_ok=True)
         raise
 
@@ -202,12 +213,6 @@ def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` to Parquet with page checksums (so damage is detected on reading),
-    atomically."""
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_page_checksum=True))
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -787,25 +792,36 @@ class ResultsStore:
                 row = {**spec.meta(), "status": "failed", "error": error, **spec.columns,
                        "elapsed_s": info.get("elapsed_s"), "config_hash": spec.config_hash}
                 rows[spec.run_id] = pa.Table.from_pylist([row])
-        for spec in self._consolidate_timeseries(finished):
-            del rows[spec.run_id]  # its time series is damaged: quarantined, to be made again
-        tables = [rows[s.run_id] for s in runs if s.run_id in rows]
-        if tables:
-            frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
-        else:
-            frame = pd.DataFrame(columns=[*META_COLUMNS, "status", "error"])
-        frame = frame[_ordered(list(frame.columns), runs)]
-        write_parquet(self.folder / RUNS_TABLE, frame)
-        return frame
+        write_timeseries, damaged = self._timeseries_writer(finished)
+        table: list[pd.DataFrame] = []
 
-    def _consolidate_timeseries(self, finished: list[tuple[RunSpec, pa.Schema]]) -> list[RunSpec]:
-        """Stream the runs' time series into ``timeseries.parquet``; returns the runs whose time
-        series could not be read whole (quarantined and left out)."""
-        target = self.folder / TIMESERIES_TABLE
+        def write_runs(tmp: Path) -> None:  # after the time series: without the runs it found damaged
+            for spec in damaged:
+                del rows[spec.run_id]
+            tables = [rows[s.run_id] for s in runs if s.run_id in rows]
+            if tables:
+                frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+            else:
+                frame = pd.DataFrame(columns=[*META_COLUMNS, "status", "error"])
+            frame = frame[_ordered(list(frame.columns), runs)]
+            frame.to_parquet(tmp, index=False, write_page_checksum=True)
+            table.append(frame)
+
+        # both tables or neither: an interrupt never leaves one up to date and the other not
+        atomic_write_all({self.folder / TIMESERIES_TABLE: write_timeseries, self.folder / RUNS_TABLE: write_runs})
+        for spec in damaged:
+            self.quarantine(spec)  # made again on resume
+        return table[0]
+
+    def _timeseries_writer(
+        self, finished: list[tuple[RunSpec, pa.Schema]]
+    ) -> tuple[Callable[[Path], None], list[RunSpec]]:
+        """A writer streaming the runs' time series into ``timeseries.parquet``, and the list it
+        fills with the runs whose time series could not be read whole (to be left out)."""
         damaged: list[RunSpec] = []
         if not finished:
-            write_parquet(target, pd.DataFrame(columns=META_COLUMNS))
-            return damaged
+            empty = pd.DataFrame(columns=META_COLUMNS)
+            return (lambda tmp: empty.to_parquet(tmp, index=False, write_page_checksum=True)), damaged
         schema, left_out = _merged_schema(finished)
         out_ids = {spec.run_id for spec in left_out}
         finished = [(spec, s) for spec, s in finished if spec.run_id not in out_ids]
@@ -829,10 +845,7 @@ class ResultsStore:
                 if batch:
                     writer.write_table(pa.concat_tables(batch))
 
-        atomic_write(target, write)
-        for spec in damaged:
-            self.quarantine(spec)
-        return damaged
+        return write, damaged
 
 
 def _merged_schema(finished: list[tuple[RunSpec, pa.Schema]]) -> tuple[pa.Schema, list[RunSpec]]:

@@ -47,6 +47,8 @@ class SweepReport:
     interrupted: bool = False
     interruption: BaseException | None = None
     """What stopped an interrupted sweep (KeyboardInterrupt, or the CLI's SIGTERM exception)."""
+    tables_updated: bool = True
+    """False if a second stop came while the tables were being written: they are as they were."""
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -61,6 +63,11 @@ class SweepReport:
 
     def line(self) -> str:
         """One-line summary for the terminal."""
+        if not self.tables_updated:
+            return (f"sweep '{self.name}': {self.ok} runs made and {self.failed} failed in this session, "
+                    f"{self.skipped} done before; stopped again while the tables were written, so they "
+                    f"are as they were, in {format_seconds(self.elapsed)} on "
+                    f"{self.executor or 'no executor'} -> {self.folder}")
         done = int((self.runs["status"] == "ok").sum()) if len(self.runs) else 0
         parts = [f"{done}/{self.planned} runs ok"]
         if self.failed_total:
@@ -348,7 +355,10 @@ def run_sweep(
                 report.interrupted, report.interruption = True, exc
                 if own_executor and executor is not None:
                     executor.abort()
-                report.runs = store.consolidate(plan.runs)
+                try:
+                    report.runs = store.consolidate(plan.runs)
+                except KeyboardInterrupt:  # stopped again: both tables stay as they were
+                    report.tables_updated = False
             finally:
                 bar.close()
                 report.elapsed = time.perf_counter() - start

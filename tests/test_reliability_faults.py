@@ -469,28 +469,70 @@ def test_a_ctrl_c_that_is_easily_lost_still_stops_the_sweep(tmp_path, how, runs_
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
+def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(tmp_path, monkeypatch):
+    """Ctrl-C stops the runs; a second one comes while the tables are consolidated (after the time
+    series is written, before the runs table is): neither table is replaced, so they never disagree,
+    no temporary file is left, and the report says so. The same command then brings both up to date."""
+    path = write(tmp_path, "ctrl_c.yaml", """
+        name: ctrl_c
+        scale: 0.01
+        quarters: 3
+        levers: {test_reliability_ctrl_c: {how: wrapped, at_quarter: 2}}
+        design:
+          replicates: 4
+    """)
+    out = tmp_path / "out"
+    CtrlCLever.fired = True  # a first sweep without interruption, for tables to keep
+    resume(path, out)
+    shutil.rmtree(out / "runs")
+    before = {name: (out / name).read_bytes() for name in ("runs.parquet", "timeseries.parquet")}
+    real = store_module.ResultsStore._timeseries_writer
+
+    def interrupted_after_the_time_series(self, finished):
+        write_timeseries, damaged = real(self, finished)
+
+        def write(tmp):
+            write_timeseries(tmp)
+            raise KeyboardInterrupt  # the second Ctrl-C
+
+        return write, damaged
+
+    monkeypatch.setattr(store_module.ResultsStore, "_timeseries_writer", interrupted_after_the_time_series)
+    CtrlCLever.fired = False
+    with pytest.raises(SweepInterrupted) as stopped:
+        resume(path, out)
+    record("fault", "second Ctrl-C while consolidating")
+    report = stopped.value.report
+    assert not report.tables_updated and "stopped again while the tables were written" in report.line()
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert_clean(out)
+    monkeypatch.undo()
+    report = resume(path, out)
+    assert report.tables_updated and len(pd.read_parquet(out / "runs.parquet")) == 4
+
+
 # --- the disk -------------------------------------------------------------------------------------
 
 
 def failing_writer(monkeypatch, after: int, error: int = errno.ENOSPC, partial: bool = True):
-    """Make the store's atomic writer fail with ``error`` from its ``after``-th call on, having
+    """Make the store's atomic writer fail with ``error`` from its ``after``-th file on, having
     written part of the file first (as a disk that fills up mid-write would)."""
-    real = store_module.atomic_write
+    real = store_module.atomic_write_all
     calls = {"n": 0}
 
-    def fake(path, write):
-        calls["n"] += 1
-        if calls["n"] <= after:
-            return real(path, write)
+    def half(tmp):
+        if partial:
+            tmp.write_bytes(b"PAR1" + b"\0" * 1000)
+        raise OSError(error, os.strerror(error), str(tmp))
 
-        def half(tmp):
-            if partial:
-                tmp.write_bytes(b"PAR1" + b"\0" * 1000)
-            raise OSError(error, os.strerror(error), str(tmp))
+    def fake(writers):
+        chosen = {}
+        for path, write in writers.items():
+            calls["n"] += 1
+            chosen[path] = write if calls["n"] <= after else half
+        return real(chosen)
 
-        return real(path, half)
-
-    monkeypatch.setattr(store_module, "atomic_write", fake)
+    monkeypatch.setattr(store_module, "atomic_write_all", fake)
     return calls
 
 
