@@ -14,7 +14,15 @@ objects are frozen and the collector turned on again, for the workers too.
 
 from __future__ import annotations
 
-from .memory import importing_the_model
+import signal
+
+# Ctrl-C is the sweep process's to handle (it stops the workers itself): the fork server ignores it
+# from here on, before the imports below, where a KeyboardInterrupt would print a traceback of the
+# import it landed in. The server starts with SIGINT unblocked whatever its parent's mask; once it
+# serves, it ignores SIGINT itself, and so do the workers it forks (``executors._worker_init``).
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from .memory import importing_the_model  # noqa: E402 - after the line above, on purpose
 
 WARM_UP_SCALE = 0.002
 """Share of the national population in the warm-up run (a few hundred firms)."""

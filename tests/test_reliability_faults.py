@@ -188,6 +188,26 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_while_the_fork_server_loads_the_model_prints_no_traceback(tmp_path, scenario):
+    """The terminal's Ctrl-C reaches every process of the sweep, the fork server too while it still
+    imports the model (about a second): it ignores it there, and the sweep stops with one line."""
+    proc = cli("sweep", str(scenario), "--workers", "2", "--out", "out", cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while not any("multiprocessing.forkserver" in cmd for _, cmd in children(proc.pid)):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.002)
+    time.sleep(0.2)  # well inside its imports
+    os.killpg(proc.pid, signal.SIGINT)
+    record("fault", "Ctrl-C while the fork server starts")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == [
+        line for line in stderr.splitlines() if line.startswith("interrupted: ")
+    ], stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_a_killed_worker_costs_no_run(tmp_path, scenario, reference):
     """SIGKILL one worker of a 2-worker pool mid-sweep: the pool is replaced, the runs it held are
     made again, and the sweep finishes with every run ok."""
