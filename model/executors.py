@@ -160,8 +160,8 @@ def start_worker_server(preload: Sequence[str] = ()) -> None:
 
     A process pool starts it when needed; the ``smegrowth sweep`` command starts it before it
     imports the model itself, so the two imports overlap. The server is one fresh interpreter
-    (started with :data:`WORKER_ENVIRONMENT` and with Ctrl-C blocked, which its workers inherit);
-    it exits with this process.
+    (started with :data:`WORKER_ENVIRONMENT`; it ignores Ctrl-C from its first import on, see
+    :mod:`smegrowth.pool_worker`, and so do its workers); it exits with this process.
     """
     if not has_fork_server():
         return
