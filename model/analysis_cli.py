@@ -17,17 +17,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _write(output: Path, write: Callable[[Path], None]) -> None:
-    """Make ``output`` with ``write(tmp)`` on a temporary file renamed over it: a path that cannot be
-    written is a user error, reported in one line, with nothing left behind."""
-    from .store import atomic_write
+def _write(writers: dict[Path, Callable[[Path], None]]) -> None:
+    """Make each output with ``write(tmp)`` on a temporary file renamed over it, all of them or none:
+    a path that cannot be written is a user error, reported in one line, with nothing left behind."""
+    from .store import atomic_write_all
 
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(output, write)
+        for output in writers:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_all(writers)
     except OSError as exc:
-        raise _fail(_cannot_write(output, exc)) from None
-    typer.echo(f"wrote {output}", err=True)
+        where = str(exc.filename or "")
+        failed = next((o for o in writers if where == str(o) or where.startswith(f"{o.parent}/.{o.name}.")),
+                      next(iter(writers)))
+        raise _fail(_cannot_write(failed, exc)) from None
+    for output in writers:
+        typer.echo(f"wrote {output}", err=True)
 
 
 def _cannot_write(output: Path, exc: OSError) -> str:
@@ -45,7 +50,7 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return
-    _write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    _write({output: lambda tmp: tmp.write_text(text, encoding="utf-8")})
 
 
 def compare_command(
@@ -89,9 +94,9 @@ def sensitivity_command(
     if output is None:
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
         return
-    _emit(table.to_csv(index=False), output)
-    figure = plots.plot_sensitivity(table)
-    _write(output.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png"))
+    text, figure = table.to_csv(index=False), plots.plot_sensitivity(table)
+    _write({output: lambda tmp: tmp.write_text(text, encoding="utf-8"),
+            output.with_suffix(".png"): lambda tmp: figure.savefig(tmp, format="png")})
 
 
 def report_command(

@@ -519,14 +519,21 @@ class Parameters(_Group):
             raise ValueError("population.little_giants cannot exceed population.srdi_firms")
         if not self.sectors:
             raise ValueError("sectors: at least one sector is needed")
-        if self.population.min_revenue >= self.population.max_revenue:
+        pop = self.population
+        if pop.min_revenue > pop.max_revenue:
             raise ValueError(
-                f"population.min_revenue ({self.population.min_revenue:g}) must be below "
-                f"population.max_revenue ({self.population.max_revenue:g})"
+                f"population.min_revenue ({pop.min_revenue:g}) must not exceed population.max_revenue "
+                f"({pop.max_revenue:g})"
             )
-        for share in ("share_srdi", "share_little_giants", "share_unicorns"):
-            if sum(getattr(s, share) for s in self.sectors.values()) <= 0:
-                raise ValueError(f"sectors: {share} is zero in every sector; firms must come from somewhere")
+        # each kind of firm there is, at the start or among entrants, needs a sector to be in
+        firms = {
+            "share_srdi": pop.srdi_firms - pop.little_giants + self.entry.annual_entrants,
+            "share_little_giants": pop.little_giants,
+            "share_unicorns": pop.unicorns,
+        }
+        for share, count in firms.items():
+            if count > 0 and sum(getattr(s, share) for s in self.sectors.values()) <= 0:
+                raise ValueError(f"sectors: {share} is zero in every sector, so its firms have no sector")
         if sum(self.credit.bank_shares) <= 0:
             raise ValueError("credit.bank_shares: the shares add up to zero")
         return self

@@ -90,7 +90,7 @@ class YamlLoader(yaml.SafeLoader):
 
 YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."),
 )
 
@@ -901,9 +901,13 @@ def _check_design(scenario: Scenario, design: Design) -> None:
             for pol in policies.values():
                 for value in candidates:
                     try:
-                        Parameters().override({**pol.parameters, u.name: value})
+                        params = Parameters().override({**pol.parameters, u.name: value})
+                        for name, settings in pol.levers.items():
+                            make_lever(name, settings).check(params)
                     except ParameterError as exc:
                         raise scenario.error(path, f"value {_short(value)}: {exc.reason}") from None
+                    except LeverError as exc:
+                        raise scenario.error(path, f"value {_short(value)}: {exc}") from None
         else:
             lever, setting = target
             users = [p for p in policies.values() if lever in p.levers]
@@ -914,9 +918,10 @@ def _check_design(scenario: Scenario, design: Design) -> None:
                     f"add it under `levers:` (e.g. `{lever}: {{}}`)",
                 )
             for pol in users:
+                params = Parameters().override(pol.parameters)
                 for value in candidates:
                     try:
-                        make_lever(lever, {**pol.levers[lever], setting: value})
+                        make_lever(lever, {**pol.levers[lever], setting: value}).check(params)
                     except LeverError as exc:
                         raise scenario.error(path, f"value {_short(value)}: {exc}") from None
     if scenario.run_count() > MAX_RUNS:

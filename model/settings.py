@@ -14,6 +14,7 @@ import types
 import typing
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -34,7 +35,8 @@ class UserSettings(BaseModel):
             return value
         kind = _numeric(field.annotation)
         if kind is not None:
-            for item in value if isinstance(value, list | tuple) and kind.listed else [value]:
+            listed = kind.listed and hasattr(value, "__iter__") and not isinstance(value, str | bytes | dict)
+            for item in value if listed else [value]:
                 _check_number(item, kind.integer)
         return value
 
@@ -62,15 +64,17 @@ def _numeric(annotation: Any) -> _Kind | None:
 def _check_number(value: Any, integer: bool) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Number):
-        what = "a boolean" if isinstance(value, bool) else "text" if isinstance(value, str) else type(value).__name__
+    number_like = isinstance(value, numbers.Number) or (hasattr(value, "__float__") and not isinstance(value, str))
+    boolean = isinstance(value, bool | np.bool_)
+    if boolean or not number_like:  # a 0-d numpy array is number-like
+        what = "a boolean" if boolean else "text" if isinstance(value, str) else type(value).__name__
         raise PydanticCustomError(
             "number_type", "Input should be a valid {kind}, not {what}",
             {"kind": "integer" if integer else "number", "what": what},
         )
-    if integer and isinstance(value, numbers.Integral) and abs(int(value)) > INT64_MAX:
-        raise PydanticCustomError("int_too_large", "Input should be at most {limit} (a 64-bit integer)",
-                                  {"limit": str(INT64_MAX)})
+    if integer and isinstance(value, numbers.Integral) and not -INT64_MAX - 1 <= int(value) <= INT64_MAX:
+        raise PydanticCustomError("int_too_large", "Input should be a 64-bit integer, from {low} to {high}",
+                                  {"low": str(-INT64_MAX - 1), "high": str(INT64_MAX)})
 
 
 def first_error(exc: ValidationError) -> ErrorDetails:

@@ -183,10 +183,13 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     atomic_write_all({path: write})
 
 
-def atomic_write_all(writers: Mapping[Path, Callable[[Path], None]]) -> None:
+def atomic_write_all(
+    writers: Mapping[Path, Callable[[Path], None]], committed: Callable[[], None] | None = None
+) -> None:
     """:func:`atomic_write` for files that go together (a sweep's two tables): each ``write(tmp)``
     is called in turn, and the files are renamed into place only once all are written, with Ctrl-C
-    and SIGTERM held back meanwhile, so that an interrupt leaves all of them as they were or none."""
+    and SIGTERM held back meanwhile, so that an interrupt leaves all of them as they were or none.
+    ``committed()`` runs once they are in place, before a signal held back meanwhile is raised."""
     staged: dict[Path, Path] = {}
     try:
         for path, write in writers.items():
@@ -199,9 +202,14 @@ def atomic_write_all(writers: Mapping[Path, Callable[[Path], None]]) -> None:
             write(tmp)
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
+        for path in staged:  # the one rename that fails after others have been made
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         with _signals_deferred():
             for path, tmp in staged.items():
                 os.replace(tmp, path)
+            if committed is not None:
+                committed()
     except BaseException:
         with _signals_deferred():
             for tmp in staged.values():
@@ -434,7 +442,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         raise StoreError(f"{path}: unreadable manifest ({exc}); use --fresh to start "
                          "again") from None
     if not isinstance(data, dict):
-        raise StoreError(f"{path}: not a smegrowth manifest; use --fresh to start again")
+        raise StoreError(f"{path} is not a smegrowth manifest; choose another --out")
     return data
 
 
@@ -449,11 +457,21 @@ def _is_empty(folder: Path) -> bool:
 
 
 def _holds_runs(folder: Path) -> bool:
-    """Whether ``folder`` holds a sweep's run files or tables (even without its manifest)."""
+    """Whether ``folder`` holds a sweep's run files, tables or snapshots (even without its manifest)."""
+    if (folder / RUNS_TABLE).is_file() or (folder / TIMESERIES_TABLE).is_file():
+        return True
     runs = folder / RUNS
-    return (folder / RUNS_TABLE).is_file() or (
-        runs.is_dir() and any(p.suffix == ".arrow" or p.name.endswith(".failed.json") for p in runs.iterdir())
-    )
+    if runs.is_dir() and any(p.suffix == ".arrow" or p.name.endswith(".failed.json") for p in runs.iterdir()):
+        return True
+    return any((folder / name).is_dir() and any((folder / name).iterdir()) for name in (SNAPSHOTS, CORRUPT))
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _is_ours(manifest: dict[str, Any] | None) -> bool:
@@ -483,7 +501,9 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
     if fresh:
         try:
             old = read_manifest(folder)
-        except StoreError:  # unreadable: a damaged manifest of ours, which --fresh replaces
+        except StoreError:  # not JSON: a damaged manifest of ours, which --fresh replaces
+            if _is_json(folder / MANIFEST):  # JSON, but not an object: another tool's
+                raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out") from None
             return None
         if not _is_ours(old):
             raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out")
@@ -505,7 +525,9 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results of a different version of this {what} (hash "
             f"{str(old_s.get(changed[0]))[:12]} there, {str(new_s.get(changed[0]))[:12]} now); "
             "use --fresh to replace them or --out DIR to keep both")
-    if new_s.get("imports_sha256") != old_s.get("imports_sha256"):
+    # (a folder made before the modules were hashed has no record of them: it resumes, and is
+    # checked from then on)
+    if "imports_sha256" in old_s and new_s.get("imports_sha256") != old_s["imports_sha256"]:
         modules = ", ".join(m["module"] for m in new_s.get("imports", [])) or "none now"
         raise StoreError(
             f"{folder} holds results made with other versions of the modules this scenario imports "
@@ -524,6 +546,9 @@ class ResultsStore:
         self._lock_fd = -1
         self.quarantined: list[str] = []
         """Runs whose damaged files were moved to ``corrupt/`` (to be made again)."""
+        self.consolidated: pd.DataFrame | None = None
+        """The runs table of the last consolidation, once both tables are in place (None before, or
+        if it was stopped first)."""
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -631,9 +656,10 @@ class ResultsStore:
         self._locked = False
 
     def _clear(self) -> None:
-        """Delete the folder's results (:data:`RESULTS` and temporary files); keep anything else."""
+        """Delete the folder's results (:data:`RESULTS` and our temporary files); keep anything else."""
         for entry in self.folder.iterdir():
-            if entry.name not in RESULTS and not entry.name.endswith(".tmp"):
+            ours_temporary = entry.name.startswith(".") and entry.name.endswith(".tmp")  # atomic_write's
+            if entry.name not in RESULTS and not ours_temporary:
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -794,6 +820,7 @@ class ResultsStore:
                 rows[spec.run_id] = pa.Table.from_pylist([row])
         write_timeseries, damaged = self._timeseries_writer(finished)
         table: list[pd.DataFrame] = []
+        self.consolidated = None
 
         def write_runs(tmp: Path) -> None:  # after the time series: without the runs it found damaged
             for spec in damaged:
@@ -807,10 +834,14 @@ class ResultsStore:
             frame.to_parquet(tmp, index=False, write_page_checksum=True)
             table.append(frame)
 
+        def committed() -> None:
+            for spec in damaged:
+                self.quarantine(spec)  # made again on resume
+            self.consolidated = table[0]
+
         # both tables or neither: an interrupt never leaves one up to date and the other not
-        atomic_write_all({self.folder / TIMESERIES_TABLE: write_timeseries, self.folder / RUNS_TABLE: write_runs})
-        for spec in damaged:
-            self.quarantine(spec)  # made again on resume
+        tables = {self.folder / TIMESERIES_TABLE: write_timeseries, self.folder / RUNS_TABLE: write_runs}
+        atomic_write_all(tables, committed)
         return table[0]
 
     def _timeseries_writer(

@@ -357,8 +357,11 @@ def run_sweep(
                     executor.abort()
                 try:
                     report.runs = store.consolidate(plan.runs)
-                except KeyboardInterrupt:  # stopped again: both tables stay as they were
-                    report.tables_updated = False
+                except KeyboardInterrupt:  # stopped again: before the tables were replaced, or after
+                    if store.consolidated is None:
+                        report.tables_updated = False
+                    else:
+                        report.runs = store.consolidated
             finally:
                 bar.close()
                 report.elapsed = time.perf_counter() - start

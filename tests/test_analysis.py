@@ -318,6 +318,15 @@ def test_sobol_indices_recover_ishigami(tmp_path: Path):
     assert (tmp_path / "si.png").stat().st_size > 5000
 
 
+def test_sensitivity_writes_its_table_and_chart_together_or_neither(tmp_path: Path):
+    folder = _design_folder(tmp_path, "morris")
+    out = tmp_path / "sens"
+    (out / "indices.png").mkdir(parents=True)  # the chart's path is taken by a folder
+    result = CliRunner().invoke(_app(), ["sensitivity", str(folder), "-o", str(out / "indices.csv")])
+    assert result.exit_code == 2 and f"cannot write {out / 'indices.png'}" in result.stderr, result.stderr
+    assert [p.name for p in out.iterdir()] == ["indices.png"]
+
+
 def test_morris_indices(tmp_path: Path):
     table = sensitivity.indices(_design_folder(tmp_path, "morris"), outcomes=["little_giants"])
     mu_star = table.set_index("parameter")["mu_star"]

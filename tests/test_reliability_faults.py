@@ -531,6 +531,45 @@ def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(t
     assert report.tables_updated and len(pd.read_parquet(out / "runs.parquet")) == 4
 
 
+def test_a_second_ctrl_c_while_the_tables_are_renamed_comes_after_them(tmp_path, monkeypatch):
+    """A second Ctrl-C that lands while the two tables are being renamed is held until both are in
+    place: the report counts them as updated, and the runs table holds the finished runs."""
+    path = write(tmp_path, "ctrl_c.yaml", """
+        name: ctrl_c
+        scale: 0.01
+        quarters: 3
+        levers: {test_reliability_ctrl_c: {how: wrapped, at_quarter: 2}}
+        design:
+          replicates: 4
+    """)
+    out = tmp_path / "out"
+    CtrlCLever.fired = True  # a first sweep without interruption makes 4 runs
+    resume(path, out)
+    for run in ("ctrl_c-s0000-r002", "ctrl_c-s0000-r003"):
+        for suffix in (".arrow", ".ts.arrow"):
+            (out / "runs" / f"{run}{suffix}").unlink()
+    real = os.replace
+    renames = []
+
+    def replace(src, dst):
+        renames.append(Path(dst).name)
+        if Path(dst).name == "timeseries.parquet":
+            signal.raise_signal(signal.SIGINT)  # the second Ctrl-C, between the two renames
+        return real(src, dst)
+
+    monkeypatch.setattr(store_module.os, "replace", replace)
+    CtrlCLever.fired = False  # stops the first of the two runs to make again
+    with pytest.raises(SweepInterrupted) as stopped:
+        resume(path, out)
+    record("fault", "second Ctrl-C while the tables are renamed")
+    report = stopped.value.report
+    assert renames[-2:] == ["timeseries.parquet", "runs.parquet"]
+    assert report.tables_updated and "2/4 runs ok" in report.line()
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2
+    assert pd.read_parquet(out / "timeseries.parquet")["run_id"].nunique() == 2
+    assert_clean(out)
+
+
 # --- the disk -------------------------------------------------------------------------------------
 
 
@@ -545,12 +584,12 @@ def failing_writer(monkeypatch, after: int, error: int = errno.ENOSPC, partial: 
             tmp.write_bytes(b"PAR1" + b"\0" * 1000)
         raise OSError(error, os.strerror(error), str(tmp))
 
-    def fake(writers):
+    def fake(writers, committed=None):
         chosen = {}
         for path, write in writers.items():
             calls["n"] += 1
             chosen[path] = write if calls["n"] <= after else half
-        return real(chosen)
+        return real(chosen, committed)
 
     monkeypatch.setattr(store_module, "atomic_write_all", fake)
     return calls

@@ -428,7 +428,8 @@ BAD_FILES = {
         "name: x\n"
         "levers:\n"
         "  reloan: {backlog_quarters: 100000000000000000000}\n",
-        ":3: levers.reloan.backlog_quarters: Input should be at most 9223372036854775807",
+        ":3: levers.reloan.backlog_quarters: Input should be a 64-bit integer, from -9223372036854775808 to "
+        "9223372036854775807",
     ),
     "lever_unknown_sector": (
         "name: x\n"
@@ -457,7 +458,7 @@ BAD_FILES = {
         "name: x\n"
         "parameters:\n"
         "  population.max_revenue: 5\n",
-        ":3: parameters.population.max_revenue: population.min_revenue (10) must be below population.max_revenue (5)",
+        ":3: parameters.population.max_revenue: population.min_revenue (10) must not exceed population.max_revenue (5)",
     ),
     "lever_setting_infinite": (
         "name: x\n"
@@ -494,6 +495,10 @@ def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2(tmp_path):
     scenario = load_scenario(path)
     assert scenario.scale == 0.005 and scenario.parameters["credit.max_pd"] == 0.1
     assert scenario.levers["reloan"]["budget"] == 3_000_000.0
+    from smegrowth.scenario import yaml_value
+
+    texts = ("1e6", "-2E+3", ".5e1", "1_000", "._e5", "1e")
+    assert [yaml_value(t) for t in texts] == [1e6, -2e3, 5.0, 1000, "._e5", "1e"]
 
 
 def test_a_good_is_accepted_once_a_sector_makes_it(tmp_path):
@@ -508,6 +513,63 @@ def test_a_good_is_accepted_once_a_sector_makes_it(tmp_path):
                       old_stock: 1e6, pass_through: 0.5}
     """)
     assert "drone" in load_scenario(path).levers["trade_in"]["goods"]
+
+
+def test_a_kind_of_firm_there_is_none_of_needs_no_sector():
+    from smegrowth.parameters import ParameterError, Parameters
+    from smegrowth.sectors import DEFAULT_SECTORS
+
+    no_unicorn_shares = {f"sectors.{k}.share_unicorns": 0 for k in DEFAULT_SECTORS}
+    assert Parameters().override({"population.unicorns": 0, **no_unicorn_shares}).population.unicorns == 0
+    with pytest.raises(ParameterError, match="share_unicorns is zero in every sector"):
+        Parameters().override(no_unicorn_shares)
+    assert Parameters().override({"population.max_revenue": 10.0}).population.max_revenue == 10.0  # = floor
+
+
+def test_numpy_values_are_numbers():
+    from smegrowth.parameters import ParameterError, Parameters
+
+    params = Parameters().override({"credit.bank_shares": np.array([0.42, 0.2, 0.38]),
+                                    "credit.max_pd": np.array(0.1), "population.unicorns": np.int64(300)})
+    assert params.credit.bank_shares == [0.42, 0.2, 0.38] and params.credit.max_pd == 0.1
+    with pytest.raises(ParameterError, match="Input should be a valid number, not a boolean"):
+        Parameters().override({"credit.max_pd": np.True_})
+
+
+def test_a_design_axis_value_that_does_not_fit_is_refused_at_check(tmp_path):
+    path = write(tmp_path, "axis.yaml", """
+        name: axis
+        levers: {future_industries: {}}
+        design:
+          type: grid
+          uncertainties:
+            levers.future_industries.sectors: [[low_altitude], [no_such_sector]]
+    """)
+    with pytest.raises(ScenarioError, match=r":6: design.uncertainties.levers.future_industries.sectors: "
+                                            r"value \['no_such_sector'\]: .*unknown sectors"):
+        load_scenario(path)
+
+
+def test_the_same_lever_module_imported_under_two_names_is_one_lever(tmp_path, monkeypatch):
+    package = tmp_path / "studies"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write(package, "two_names.py", """
+        from smegrowth.levers import Lever, register_lever
+
+        @register_lever
+        class TwoNames(Lever):
+            name = "test_two_names"
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(package))
+    try:
+        import studies.two_names  # noqa: F401
+        import two_names  # noqa: F401 - the same file, another module name
+    finally:
+        from smegrowth.levers import LEVERS
+
+        LEVERS.pop("test_two_names", None)
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):

@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing.forkserver
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -343,6 +344,11 @@ def test_a_changed_imported_module_is_refused_like_a_changed_scenario(tmp_path):
             sweep(path, workers=1, out=out, progress=False)
         assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
         assert list(sweep(path, workers=1, out=out, progress=False)["status"]) == ["ok"]  # and resumes
+        # a folder made before modules were hashed has no record of them: it resumes
+        manifest = json.loads((out / "manifest.json").read_text())
+        del manifest["scenario"]["imports"], manifest["scenario"]["imports_sha256"]
+        (out / "manifest.json").write_text(json.dumps(manifest))
+        assert list(sweep(path, workers=1, out=out, progress=False)["status"]) == ["ok"]
     finally:
         LEVERS.pop("audit_vouchers", None)
 
@@ -356,15 +362,22 @@ def test_runs_without_their_manifest_and_a_manifest_of_another_tool(tmp_path):
         sweep(path, workers=1, out=out, progress=False)
     assert len(sweep(path, workers=1, out=out, fresh=True, progress=False)) == 2
 
-    theirs = tmp_path / "webapp"
-    theirs.mkdir()
-    (theirs / "manifest.json").write_text('{"name": "my web app"}')
-    (theirs / "report.html").write_text("theirs")
-    for fresh in (False, True):
-        with pytest.raises(StoreError, match=r"manifest.json is not a smegrowth manifest; choose another --out"):
-            sweep(path, workers=1, out=theirs, fresh=fresh, progress=False)
-    assert (theirs / "manifest.json").read_text() == '{"name": "my web app"}'
-    assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "report.html"]
+    for name in ("manifest.json", "runs.parquet"):  # only the time series left: still ours
+        (out / name).unlink()
+    shutil.rmtree(out / "runs")
+    assert len(sweep(path, workers=1, out=out, fresh=True, progress=False)) == 2
+
+    for text in ('{"name": "my web app"}', '["a", "list"]'):
+        theirs = tmp_path / "webapp"
+        theirs.mkdir()
+        (theirs / "manifest.json").write_text(text)
+        (theirs / "report.html").write_text("theirs")
+        for fresh in (False, True):
+            with pytest.raises(StoreError, match=r"manifest.json is not a smegrowth manifest; choose another --out"):
+                sweep(path, workers=1, out=theirs, fresh=fresh, progress=False)
+        assert (theirs / "manifest.json").read_text() == text
+        assert sorted(p.name for p in theirs.iterdir()) == ["manifest.json", "report.html"]
+        shutil.rmtree(theirs)
 
 
 def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path):
@@ -375,6 +388,7 @@ def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path
     (out / "notes.txt").write_text("precious")
     (out / "analysis").mkdir()
     (out / "analysis" / "fit.csv").write_text("a,b\n1,2\n")
+    (out / "draft.tmp").write_text("mine too")
     path.write_text(path.read_text().replace("replicates: 2", "replicates: 1"))
     runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
     assert list(runs["run_id"]) == ["s-s0000-r000"]
@@ -382,6 +396,7 @@ def test_fresh_deletes_the_results_but_not_what_people_keep_beside_them(tmp_path
     assert not (out / "report.html").exists()
     assert (out / "notes.txt").read_text() == "precious"
     assert (out / "analysis" / "fit.csv").read_text() == "a,b\n1,2\n"
+    assert (out / "draft.tmp").read_text() == "mine too"
 
 
 def test_a_live_lock_stops_a_second_sweep_and_a_stale_one_does_not(tmp_path):

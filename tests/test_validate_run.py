@@ -212,8 +212,7 @@ def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
         assert len(errors) == 1 and message in errors[0], result.stderr
         assert "Traceback" not in result.output
     assert [p.name for p in blocked.iterdir()] == ["panel.png"]
-    assert not (tmp_path / "t1").exists() or not any((tmp_path / "t1").iterdir())
-    assert not (tmp_path / "t2").exists() or not any((tmp_path / "t2").iterdir())
+    assert not (tmp_path / "t1").exists() and not (tmp_path / "t2").exists()
 
 
 def test_experiment_script_runs(tmp_path, capsys):

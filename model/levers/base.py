@@ -28,6 +28,8 @@ and name ``training_vouchers`` under ``levers:`` in a scenario file.
 
 from __future__ import annotations
 
+import os
+import sys
 import zlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -155,12 +157,19 @@ LEVERS: dict[str, type[Lever]] = {}
 """Registered levers by name."""
 
 
+def _origin(cls: type) -> tuple[str, str]:
+    """Where a class is defined: its source file (the same file may be imported under two module
+    names, ``my_levers`` and ``studies.my_levers``) or else its module, and its qualified name."""
+    source = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    return (os.path.realpath(source) if source else cls.__module__, cls.__qualname__)
+
+
 def register_lever(cls: type[Lever]) -> type[Lever]:
     """Class decorator that makes a lever available by its ``name`` in scenario files."""
     if not cls.name:
         raise LeverError(f"lever class {cls.__name__} needs a non-empty 'name'")
     known = LEVERS.get(cls.name)
-    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+    if known is not None and _origin(known) != _origin(cls):
         raise LeverError(
             f"lever class {cls.__module__}.{cls.__qualname__} is named '{cls.name}', the name of "
             f"{known.__module__}.{known.__qualname__}; give it a name of its own"

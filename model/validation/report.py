@@ -16,6 +16,7 @@ Used by ``experiments/validate.py`` and the ``smegrowth validate`` command.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
 import math
@@ -23,7 +24,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -387,35 +388,36 @@ def run_validation(
              "statistics": folder / "statistics.csv"}
     if figure:
         files["panel"] = folder / "panel.png"
-    _check_writable(files.values())  # before the runs, which may take minutes
-    start = time.perf_counter()
-    seed_list = replicate_seeds(root_seed, seeds)
-    results = run_replicates(scale, seed_list, quarters=4 * years, parameters=parameters,
-                             workers=workers, flow_years=min(flow_years, years), progress=progress)
-    _check_statistics(target_list, {k for r in results for k in r.statistics})
-    table = validation_table(results, target_list)
-    statistics = pd.DataFrame([{"seed": r.seed, **r.statistics} for r in results])
+    with _removed_unless_written(folder):
+        _check_writable(files.values())  # before the runs, which may take minutes
+        start = time.perf_counter()
+        seed_list = replicate_seeds(root_seed, seeds)
+        results = run_replicates(scale, seed_list, quarters=4 * years, parameters=parameters,
+                                 workers=workers, flow_years=min(flow_years, years), progress=progress)
+        _check_statistics(target_list, {k for r in results for k in r.statistics})
+        table = validation_table(results, target_list)
+        statistics = pd.DataFrame([{"seed": r.seed, **r.statistics} for r in results])
 
-    flows = "2025" if flow_years == 1 else f"the first {min(flow_years, years)} simulated years"
-    header = (f"# Validation of the baseline\n\n{seeds} run(s) at scale {scale:g}, {years} "
-              f"simulated year(s) from 2024Q4, root seed {root_seed}. Model mean ± s.d. over runs; "
-              f"a target passes when the mean lies in its range. Flows are for {flows}; "
-              f"'all years' is the mean over every simulated year. Tails at 2025Q4; growth "
-              f"statistics from calendar-year revenue, 2026 on.")
-    header += f"\n\nModel code: {provenance()}."
-    if parameters:
-        header += "\n\nParameter overrides: " + ", ".join(f"`{k} = {v}`"
-                                                          for k, v in parameters.items())
-    writers: dict[Path, Callable[[Path], Any]] = {
-        files["csv"]: partial(table.to_csv, index=False),
-        files["statistics"]: partial(statistics.to_csv, index=False),
-        files["md"]: lambda path: write_markdown(table, path, header),
-    }
-    if figure:
-        title = f"smegrowth baseline: stylised facts ({seeds} run(s), scale {scale:g})"
-        writers[files["panel"]] = lambda path: write_panel(results, path, title=title)
-    _write_all(writers)
-    return Validation(table, results, statistics, files, time.perf_counter() - start)
+        flows = "2025" if flow_years == 1 else f"the first {min(flow_years, years)} simulated years"
+        header = (f"# Validation of the baseline\n\n{seeds} run(s) at scale {scale:g}, {years} "
+                  f"simulated year(s) from 2024Q4, root seed {root_seed}. Model mean ± s.d. over runs; "
+                  f"a target passes when the mean lies in its range. Flows are for {flows}; "
+                  f"'all years' is the mean over every simulated year. Tails at 2025Q4; growth "
+                  f"statistics from calendar-year revenue, 2026 on.")
+        header += f"\n\nModel code: {provenance()}."
+        if parameters:
+            header += "\n\nParameter overrides: " + ", ".join(f"`{k} = {v}`"
+                                                              for k, v in parameters.items())
+        writers: dict[Path, Callable[[Path], Any]] = {
+            files["csv"]: partial(table.to_csv, index=False),
+            files["statistics"]: partial(statistics.to_csv, index=False),
+            files["md"]: lambda path: write_markdown(table, path, header),
+        }
+        if figure:
+            title = f"smegrowth baseline: stylised facts ({seeds} run(s), scale {scale:g})"
+            writers[files["panel"]] = lambda path: write_panel(results, path, title=title)
+        _write_all(writers)
+        return Validation(table, results, statistics, files, time.perf_counter() - start)
 
 
 def _check_statistics(targets: Sequence[Target], known: set[str]) -> None:
@@ -427,6 +429,20 @@ def _check_statistics(targets: Sequence[Target], known: set[str]) -> None:
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ValueError(f"target '{target.name}': the model computes no statistic "
                              f"'{target.statistic}'{hint}")
+
+
+@contextlib.contextmanager
+def _removed_unless_written(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` again if it is made inside and left empty by an error (a target naming a
+    statistic the model does not compute is found only once the runs are made)."""
+    made = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _check_writable(paths: Iterable[Path]) -> None:
