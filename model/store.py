@@ -517,6 +517,13 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results in the layout of another version of smegrowth (format "
             f"{old.get('format', 1)} there, {FORMAT} now); finish that sweep with the version that "
             "started it, or use --fresh to replace them or --out DIR to keep both")
+    made_with = old.get("versions", {}).get("smegrowth")
+    running = manifest.get("versions", {}).get("smegrowth")
+    if made_with and running and made_with != running:
+        raise StoreError(
+            f"{folder} holds results made with smegrowth {made_with}, and this is {running}: its runs "
+            "would mix two versions of the model; finish that sweep with the version that started it, "
+            "or use --fresh to replace them or --out DIR to keep both")
     new_s, old_s = manifest["scenario"], old.get("scenario", {})
     changed = [key for key in ("sha256", "resolved_sha256") if new_s.get(key) != old_s.get(key)]
     if changed:

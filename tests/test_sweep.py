@@ -309,6 +309,18 @@ def test_folder_in_an_older_layout_is_refused_unless_fresh(tmp_path):
     assert list(runs["status"]) == ["ok"]
 
 
+def test_a_folder_made_with_another_version_of_smegrowth_is_refused_unless_fresh(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["versions"]["smegrowth"] = "0.0.1"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=r"made with smegrowth 0\.0\.1, and this is .*mix two versions"):
+        sweep(path, workers=1, out=out, progress=False)
+    assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
+
+
 def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.01\nquarters: 1\n")
     mine = tmp_path / "mine"
