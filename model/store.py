@@ -108,6 +108,10 @@ class StoreError(ValueError):
     """A results folder that cannot be used: locked, made from another scenario, not ours."""
 
 
+class ForeignManifestError(StoreError):
+    """A ``manifest.json`` that another tool wrote: its folder is not ours, even with ``--fresh``."""
+
+
 class StoreWriteError(StoreError):
     """A results folder that cannot be written to (disk full, read-only, permissions)."""
 
@@ -432,7 +436,9 @@ def _inode(path: Path) -> int | None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The manifest of ``folder``, None if there is none; :class:`StoreError` if unreadable."""
+    """The manifest of ``folder``, None if there is none; :class:`StoreError` if unreadable, and
+    :class:`ForeignManifestError` if another tool wrote it (JSON without what every smegrowth
+    manifest records: the scenario and the package versions)."""
     path = folder / MANIFEST
     if not path.exists():
         return None
@@ -441,8 +447,8 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: unreadable manifest ({exc}); use --fresh to start "
                          "again") from None
-    if not isinstance(data, dict):
-        raise StoreError(f"{path} is not a smegrowth manifest; choose another --out")
+    if not isinstance(data, dict) or "scenario" not in data or "versions" not in data:
+        raise ForeignManifestError(f"{path} is not a smegrowth manifest; choose another --out")
     return data
 
 
@@ -466,20 +472,6 @@ def _holds_runs(folder: Path) -> bool:
     return any((folder / name).is_dir() and any((folder / name).iterdir()) for name in (SNAPSHOTS, CORRUPT))
 
 
-def _is_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _is_ours(manifest: dict[str, Any] | None) -> bool:
-    """Whether a manifest was written by smegrowth (every version records the scenario and the
-    package versions), not by another tool that uses the same file name."""
-    return manifest is not None and "scenario" in manifest and "versions" in manifest
-
-
 def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[str, Any] | None:
     """Refuse a folder this sweep may not write to; return its manifest when resuming.
 
@@ -500,17 +492,13 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
                          "were made from is unknown; use --fresh to replace them or --out DIR")
     if fresh:
         try:
-            old = read_manifest(folder)
+            read_manifest(folder)
+        except ForeignManifestError:
+            raise
         except StoreError:  # not JSON: a damaged manifest of ours, which --fresh replaces
-            if _is_json(folder / MANIFEST):  # JSON, but not an object: another tool's
-                raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out") from None
-            return None
-        if not _is_ours(old):
-            raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out")
+            pass
         return None
     old = read_manifest(folder)
-    if not _is_ours(old):
-        raise StoreError(f"{folder / MANIFEST} is not a smegrowth manifest; choose another --out")
     assert old is not None
     if old.get("format", 1) != FORMAT:
         raise StoreError(

@@ -200,6 +200,14 @@ def test_cli_compare_csv_parses_back(folder: Path, tmp_path: Path):
     assert result.exit_code == 0 and "little giants" in result.stdout
 
 
+def assert_one_line_error(result, message: str) -> None:
+    """Status 2 and one ``error:`` line holding ``message``, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
 def test_cli_user_errors(folder: Path, tmp_path: Path):
     runs, ts = synthetic(np.random.default_rng(1))
     runs["status"] = "failed"
@@ -214,11 +222,7 @@ def test_cli_user_errors(folder: Path, tmp_path: Path):
         (["sensitivity", str(folder)], "no design.problem"),
     ]
     for args, message in cases:
-        result = CliRunner().invoke(_app(), args)
-        assert result.exit_code == 2, (args, result.output)
-        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
-        assert "Traceback" not in result.output
+        assert_one_line_error(CliRunner().invoke(_app(), args), message)
 
 
 def test_cli_outputs_that_cannot_be_written_or_tables_that_cannot_be_read(folder: Path, tmp_path: Path):
@@ -237,11 +241,7 @@ def test_cli_outputs_that_cannot_be_written_or_tables_that_cannot_be_read(folder
         (["report", str(damaged)], f"{damaged / 'timeseries.parquet'} cannot be read"),
     ]
     for args, message in cases:
-        result = CliRunner().invoke(_app(), args)
-        assert result.exit_code == 2, (args, result.output)
-        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
-        assert "Traceback" not in result.output
+        assert_one_line_error(CliRunner().invoke(_app(), args), message)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "a folder", "damaged", "sweep"]
     assert list(a_folder.iterdir()) == [] and a_file.read_text() == "notes"
 

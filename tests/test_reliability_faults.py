@@ -489,10 +489,9 @@ def test_a_ctrl_c_that_is_easily_lost_still_stops_the_sweep(tmp_path, how, runs_
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
-def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(tmp_path, monkeypatch):
-    """Ctrl-C stops the runs; a second one comes while the tables are consolidated (after the time
-    series is written, before the runs table is): neither table is replaced, so they never disagree,
-    no temporary file is left, and the report says so. The same command then brings both up to date."""
+def ctrl_c_sweep(tmp_path: Path) -> tuple[Path, Path]:
+    """A 4-run sweep whose first run made (while ``CtrlCLever.fired`` is False) gets Ctrl-C; its
+    scenario file and results folder."""
     path = write(tmp_path, "ctrl_c.yaml", """
         name: ctrl_c
         scale: 0.01
@@ -501,7 +500,14 @@ def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(t
         design:
           replicates: 4
     """)
-    out = tmp_path / "out"
+    return path, tmp_path / "out"
+
+
+def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(tmp_path, monkeypatch):
+    """Ctrl-C stops the runs; a second one comes while the tables are consolidated (after the time
+    series is written, before the runs table is): neither table is replaced, so they never disagree,
+    no temporary file is left, and the report says so. The same command then brings both up to date."""
+    path, out = ctrl_c_sweep(tmp_path)
     CtrlCLever.fired = True  # a first sweep without interruption, for tables to keep
     resume(path, out)
     shutil.rmtree(out / "runs")
@@ -534,15 +540,7 @@ def test_a_second_ctrl_c_while_the_tables_are_written_leaves_both_as_they_were(t
 def test_a_second_ctrl_c_while_the_tables_are_renamed_comes_after_them(tmp_path, monkeypatch):
     """A second Ctrl-C that lands while the two tables are being renamed is held until both are in
     place: the report counts them as updated, and the runs table holds the finished runs."""
-    path = write(tmp_path, "ctrl_c.yaml", """
-        name: ctrl_c
-        scale: 0.01
-        quarters: 3
-        levers: {test_reliability_ctrl_c: {how: wrapped, at_quarter: 2}}
-        design:
-          replicates: 4
-    """)
-    out = tmp_path / "out"
+    path, out = ctrl_c_sweep(tmp_path)
     CtrlCLever.fired = True  # a first sweep without interruption makes 4 runs
     resume(path, out)
     for run in ("ctrl_c-s0000-r002", "ctrl_c-s0000-r003"):

@@ -21,7 +21,6 @@ import difflib
 import errno
 import math
 import multiprocessing
-import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from smegrowth.seeds import replicate_seeds
+from smegrowth.store import atomic_write_all
 from smegrowth.validation.simulate import ReplicateResult, run_replicate
 from smegrowth.validation.targets import Target, compare, load_targets
 
@@ -308,7 +308,7 @@ def write_panel(results: Sequence[ReplicateResult], path: Path, title: str = "")
         fig.suptitle(title, fontsize=13)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -416,7 +416,7 @@ def run_validation(
         if figure:
             title = f"smegrowth baseline: stylised facts ({seeds} run(s), scale {scale:g})"
             writers[files["panel"]] = lambda path: write_panel(results, path, title=title)
-        _write_all(writers)
+        atomic_write_all(writers)  # all four files or none
         return Validation(table, results, statistics, files, time.perf_counter() - start)
 
 
@@ -451,18 +451,3 @@ def _check_writable(paths: Iterable[Path]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-
-
-def _write_all(writers: Mapping[Path, Callable[[Path], Any]]) -> None:
-    """Write every file or none: each through ``write(partial)`` to a partial file beside it (same
-    suffix, so writers that go by it still can), all renamed into place once all are written."""
-    partials = {path: path.with_name(f".{path.stem}.partial{path.suffix}") for path in writers}
-    try:
-        for path, write in writers.items():
-            write(partials[path])
-        _check_writable(writers)
-        for path, partial_file in partials.items():
-            os.replace(partial_file, path)
-    finally:
-        for partial_file in partials.values():
-            partial_file.unlink(missing_ok=True)
