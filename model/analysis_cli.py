@@ -9,12 +9,9 @@ from typing import Annotated
 
 import typer
 
+from .options import fail
+
 FORMATS = ("table", "md", "csv", "latex")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def _write(writers: dict[Path, Callable[[Path], None]]) -> None:
@@ -30,7 +27,7 @@ def _write(writers: dict[Path, Callable[[Path], None]]) -> None:
         where = str(exc.filename or "")
         failed = next((o for o in writers if where == str(o) or where.startswith(f"{o.parent}/.{o.name}.")),
                       next(iter(writers)))
-        raise _fail(_cannot_write(failed, exc)) from None
+        raise fail(_cannot_write(failed, exc)) from None
     for output in writers:
         typer.echo(f"wrote {output}", err=True)
 
@@ -65,14 +62,14 @@ def compare_command(
 ) -> None:
     """Effect of each policy against the baseline, with 95% CIs and cost-effectiveness."""
     if format not in FORMATS:
-        raise _fail(f"unknown format '{format}' (use {', '.join(FORMATS)})")
+        raise fail(f"unknown format '{format}' (use {', '.join(FORMATS)})")
     from . import analysis  # imported when used: scipy.stats and statsmodels are slow to import
 
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
         table = analysis.compare(directory, baseline=baseline, outcomes=names, at=at)
     except analysis.ResultsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     _emit(analysis.format_table(table, format, baseline), output)
 
 
@@ -90,7 +87,7 @@ def sensitivity_command(
     try:
         table = sensitivity.indices(directory, outcomes=names)
     except analysis.ResultsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if output is None:
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
         return
@@ -115,9 +112,9 @@ def report_command(
     try:
         write_report(directory, out, baseline=baseline)
     except analysis.ResultsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(_cannot_write(out, exc)) from None
+        raise fail(_cannot_write(out, exc)) from None
     typer.echo(f"wrote {out}", err=True)
 
 

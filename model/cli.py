@@ -35,6 +35,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from .options import fail, share_of_population
+
 SCENARIOS_ENV = "SMEGROWTH_SCENARIOS"
 """Environment variable naming a folder of scenario files to use instead of the bundled ones."""
 PLUGINS: list[str] = ["smegrowth.analysis_cli", "smegrowth.validation_cli"]
@@ -49,12 +51,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     return _one_line(str(exc)) or type(exc).__name__
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``error: message`` to stderr; return the :class:`typer.Exit` to raise."""
-    typer.echo(f"error: {_one_line(message)}", err=True)
-    return typer.Exit(code)
 
 
 class Terminated(KeyboardInterrupt):
@@ -232,9 +228,10 @@ def run(
     out: OutOption = None,
     quarters: Annotated[int | None, typer.Option(min=1, max=200,
                                                  help="Horizon in quarters.")] = None,
-    scale: Annotated[float | None, typer.Option(min=1e-6, max=10.0,
-                                                help="Share of the national firm population.")
-                     ] = None,
+    scale: Annotated[float | None, typer.Option(
+        callback=share_of_population(0.0),
+        help="Share of the national firm population, above 0 and at most 10 (1 = ~141,000 firms).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Root seed.")] = None,
     fresh: FreshOption = False,
 ) -> None:

@@ -14,10 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    return typer.Exit(2)
+from .options import fail, share_of_population
 
 
 def _overrides(pairs: list[str] | None) -> dict[str, Any]:
@@ -29,22 +26,23 @@ def _overrides(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise _fail(f"--set {pair!r}: expected NAME=VALUE, e.g. credit.max_pd=0.05")
+            raise fail(f"--set {pair!r}: expected NAME=VALUE, e.g. credit.max_pd=0.05")
         try:
             out[key.strip()] = yaml_value(text)
         except yaml.YAMLError as exc:
-            raise _fail(f"--set {pair!r}: value is not valid YAML ({exc})") from None
+            raise fail(f"--set {pair!r}: value is not valid YAML ({exc})") from None
     try:
         Parameters().override(out)
     except ParameterError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     return out
 
 
 def validate_command(
     seeds: Annotated[int, typer.Option(min=1, max=100, help="Replicate runs.")] = 5,
-    scale: Annotated[float, typer.Option(min=0.001, max=10.0,
-                                         help="Share of the national firm population.")] = 1.0,
+    scale: Annotated[float, typer.Option(callback=share_of_population(0.001),
+                                         help="Share of the national firm population, 0.001 to 10.")
+                     ] = 1.0,
     years: Annotated[int, typer.Option(min=1, max=20, help="Simulated years from 2024Q4.")] = 4,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("results/validation"),
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes running replicates.")] = 2,
@@ -69,9 +67,9 @@ def validate_command(
     try:
         target_list = load_targets(targets) if targets is not None else load_targets()
     except OSError as exc:
-        raise _fail(f"--targets {exc.filename or targets}: {exc.strerror or exc}") from None
+        raise fail(f"--targets {exc.filename or targets}: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
     done = 0
 
@@ -88,9 +86,9 @@ def validate_command(
                                     parameters=parameters, targets=target_list,
                                     figure=not no_figure, progress=progress)
     except OSError as exc:
-        raise _fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+        raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
     except ValueError as exc:  # a target whose statistic the model does not compute
-        raise _fail(f"{targets}: {exc}" if targets is not None else str(exc)) from None
+        raise fail(f"{targets}: {exc}" if targets is not None else str(exc)) from None
     table = validation.table
     width = max(len(n) for n in table["name"])
     for row in table.itertuples(index=False):

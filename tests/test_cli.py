@@ -190,7 +190,12 @@ def test_non_utf8_binary_and_missing_files(in_tmp):
      "give either --scheduler or --dask-local, not both"),
     (["sweep"], "Missing argument 'file'"),
     (["run", "S", "--quarters", "0"], "Invalid value for '--quarters'"),
-    (["run", "S", "--scale", "11"], "Invalid value for '--scale'"),
+    (["run", "S", "--scale", "11"], "Invalid value for '--scale': must be above 0 and at most 10, got 11"),
+    (["run", "S", "--scale", "nan"], "Invalid value for '--scale': must be a finite number, got nan"),
+    (["run", "S", "--scale", "-inf"], "Invalid value for '--scale': must be a finite number, got -inf"),
+    (["run", "S", "--scale", "0"], "Invalid value for '--scale': must be above 0 and at most 10, got 0"),
+    (["validate", "--scale", "nan"], "Invalid value for '--scale': must be a finite number, got nan"),
+    (["validate", "--scale", "0.0005"], "must be at least 0.001 and at most 10, got 0.0005"),
     (["run", "S", "--seed", "-3"], "Invalid value for '--seed'"),
     # values the options pass but the scenario refuses: the option is named, not the file's line
     (["run", "S", "--seed", "99999999999999999999999"], "error: --seed: Input should be less than or equal to"),
