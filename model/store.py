@@ -512,6 +512,13 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results made with smegrowth {made_with}, and this is {running}: its runs "
             "would mix two versions of the model; finish that sweep with the version that started it, "
             "or use --fresh to replace them or --out DIR to keep both")
+    # (a folder made before the source was hashed has none: it resumes, and is checked from then on)
+    if made_with == running and old.get("source_sha256") not in (None, manifest.get("source_sha256")):
+        raise StoreError(
+            f"{folder} holds results made with smegrowth {made_with} from other source files than this "
+            "one's (the package was edited or reinstalled since): its runs would mix two versions of "
+            "the model; finish that sweep with the source that started it, or use --fresh to replace "
+            "them or --out DIR to keep both")
     new_s, old_s = manifest["scenario"], old.get("scenario", {})
     changed = [key for key in ("sha256", "resolved_sha256") if new_s.get(key) != old_s.get(key)]
     if changed:

@@ -169,6 +169,13 @@ def imported_module_record(name: str) -> dict[str, Any]:
     return {"module": name, "files": [str(p) for p in paths], "sha256": digest.hexdigest()}
 
 
+def source_digest() -> str:
+    """A hash of every ``.py`` file of the installed smegrowth package: in an editable install the
+    model can change while its version number stays the same, and a sweep resumed after such an edit
+    would mix runs of two models."""
+    return imported_module_record(__name__.rpartition(".")[0])["sha256"]
+
+
 def build_manifest(plan: Plan) -> dict[str, Any]:
     """Everything needed to know what a results folder holds and to make it again."""
     scenario = plan.scenario
@@ -194,6 +201,7 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
                   "[r].generate_state(1)[0]", "replicates": plan.seeds},
         "runs": [{**spec.meta(), "config_hash": spec.config_hash} for spec in plan.runs],
         "versions": versions(),
+        "source_sha256": source_digest(),
         "git": git_state(),
         "platform": platform.platform(),
     }

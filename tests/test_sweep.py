@@ -29,7 +29,7 @@ from smegrowth.runner import plan_runs, run_one
 from smegrowth.scenario import load_scenario
 from smegrowth.seeds import replicate_seeds
 from smegrowth.store import StoreError, encode_run, run_encoded
-from smegrowth.sweep import run_sweep
+from smegrowth.sweep import run_sweep, source_digest
 
 TIMING = ["elapsed_s"]
 
@@ -319,6 +319,24 @@ def test_a_folder_made_with_another_version_of_smegrowth_is_refused_unless_fresh
     with pytest.raises(StoreError, match=r"made with smegrowth 0\.0\.1, and this is .*mix two versions"):
         sweep(path, workers=1, out=out, progress=False)
     assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
+
+
+def test_a_folder_made_from_edited_source_of_the_same_version_is_refused_unless_fresh(tmp_path):
+    """An editable install's model can change under the same version number: the manifest keeps a
+    hash of the package's files, and a resume from other files is refused; a folder made before the
+    hash was kept resumes and is checked from then on."""
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n")
+    out = tmp_path / "out"
+    sweep(path, workers=1, out=out, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source_sha256"] == source_digest()
+    (out / "manifest.json").write_text(json.dumps({**manifest, "source_sha256": "0" * 64}))
+    with pytest.raises(StoreError, match=r"smegrowth \S+ from other source files .*mix two versions.*--fresh"):
+        sweep(path, workers=1, out=out, progress=False)
+    del manifest["source_sha256"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert list(sweep(path, workers=1, out=out, progress=False)["status"]) == ["ok"]
+    assert json.loads((out / "manifest.json").read_text())["source_sha256"] == source_digest()
 
 
 def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
