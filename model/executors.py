@@ -388,6 +388,11 @@ class DaskExecutor(Executor):
             self.close()
             where = scheduler or "a local cluster"
             raise ExecutorError(f"cannot connect to Dask at {where}: {exc}") from None
+        try:
+            self._identity = _check_workers(self._client)
+        except ExecutorError:
+            self.close()
+            raise
 
     def map(self, fn: RunFunction, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         """Runs go to the workers in batches of a few (:func:`batch_size`): Dask's scheduler and
@@ -402,7 +407,7 @@ class DaskExecutor(Executor):
         specs = list(specs)
         size = batch_size(len(specs), sum(self._client.nthreads().values()))
         batches = [specs[i : i + size] for i in range(0, len(specs), size)]
-        futures = self._client.map(run_batch, batches, fn=fn, pure=False)
+        futures = self._client.map(run_batch, batches, fn=fn, identity=self._identity, pure=False)
         waiting = {f.key: (f, batch) for f, batch in zip(futures, batches, strict=True)}
         completed = dask_completed(futures)
         try:
@@ -412,7 +417,8 @@ class DaskExecutor(Executor):
                     results = future.result()
                 except Exception as exc:  # noqa: BLE001 - a lost worker fails its run only
                     if len(batch) > 1:
-                        singles = self._client.map(run_batch, [[spec] for spec in batch], fn=fn, pure=False)
+                        singles = self._client.map(run_batch, [[spec] for spec in batch], fn=fn,
+                                                   identity=self._identity, pure=False)
                         for single, spec in zip(singles, batch, strict=True):
                             waiting[single.key] = (single, [spec])
                             completed.add(single)
@@ -443,9 +449,40 @@ def batch_size(runs: int, threads: int) -> int:
     return max(1, min(BATCH_MAX, runs // (8 * max(threads, 1))))
 
 
-def run_batch(specs: Sequence[RunSpec], fn: RunFunction) -> list[RunResult]:
+def _check_workers(client: Any) -> dict[str, str]:
+    """The :func:`~smegrowth.sweep.model_identity` of this process, after checking that every worker
+    of the cluster has the same: a worker with another smegrowth (or the same version edited) or
+    another numpy would make runs of another model than the manifest records."""
+    from .sweep import model_identity
+
+    mine = model_identity()
+    try:
+        theirs = client.run(model_identity)
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot import smegrowth, say
+        raise ExecutorError(f"the Dask workers cannot run smegrowth: {type(exc).__name__}: {exc}") from None
+    for address, identity in sorted(theirs.items()):
+        differ = _identity_differences(identity, mine)
+        if differ:
+            raise ExecutorError(f"Dask worker {address} would make runs with another model than this "
+                                f"process ({differ}): install the same on every worker")
+    return mine
+
+
+def _identity_differences(theirs: dict[str, str], mine: dict[str, str]) -> str:
+    return "; ".join(f"{key} {str(theirs.get(key))[:12]} there, {str(value)[:12]} here"
+                     for key, value in mine.items() if theirs.get(key) != value)
+
+
+def run_batch(specs: Sequence[RunSpec], fn: RunFunction, identity: dict[str, str]) -> list[RunResult]:
     """``fn`` of each of ``specs``, in a Dask worker (a module-level function, so that tasks refer to
-    it by name)."""
+    it by name). A worker that joined after the cluster was checked and runs another model than
+    ``identity`` (the client's) refuses the batch: its runs fail, and are made again on resume."""
+    from .sweep import model_identity
+
+    differ = _identity_differences(model_identity(), identity)
+    if differ:
+        raise ExecutorError(f"this Dask worker would make runs with another model than the client's "
+                            f"({differ}): install the same on every worker")
     return [fn(spec) for spec in specs]
 
 

@@ -7,6 +7,7 @@ raises is recorded as failed and the rest go on. See :mod:`smegrowth.store` for 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -169,11 +170,20 @@ def imported_module_record(name: str) -> dict[str, Any]:
     return {"module": name, "files": [str(p) for p in paths], "sha256": digest.hexdigest()}
 
 
+@functools.cache
 def source_digest() -> str:
-    """A hash of every ``.py`` file of the installed smegrowth package: in an editable install the
-    model can change while its version number stays the same, and a sweep resumed after such an edit
-    would mix runs of two models."""
+    """A hash of every ``.py`` file of the installed smegrowth package, taken once per process (the
+    code a process runs is what it imported): in an editable install the model can change while its
+    version number stays the same, and a sweep resumed after such an edit would mix runs of two models."""
     return imported_module_record(__name__.rpartition(".")[0])["sha256"]
+
+
+def model_identity() -> dict[str, str]:
+    """What decides a run's results besides its scenario and seed: smegrowth's version and source,
+    and numpy's version (its random streams and mathematics). Python's and Mesa's versions do not
+    (the determinism tests compare 3.11 with Mesa 3.3 and 3.12 with Mesa 3.5)."""
+    return {"smegrowth": metadata.version("smegrowth"), "source_sha256": source_digest(),
+            "numpy": metadata.version("numpy")}
 
 
 def build_manifest(plan: Plan) -> dict[str, Any]:

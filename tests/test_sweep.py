@@ -188,6 +188,35 @@ def test_dask_local_cluster_gives_identical_results(in_process, tmp_path):
     assert_frame_equal(ts, expected_ts)
 
 
+def test_a_dask_cluster_whose_workers_run_another_model_is_refused_before_anything_is_written(
+        tmp_path, monkeypatch):
+    """Workers with another smegrowth (or the same version edited) or numpy would make runs of a model
+    the manifest does not record: the cluster is checked when the sweep connects to it."""
+    import importlib
+
+    sweep_code = importlib.import_module("smegrowth.sweep")  # `smegrowth.sweep` is the function
+    real = source_digest()
+    monkeypatch.setattr(sweep_code, "source_digest", lambda: "f" * 64)  # this process only
+    path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n")
+    with pytest.raises(executors.ExecutorError, match=(
+            rf"Dask worker tcp://127\.0\.0\.1:\d+ would make runs with another model than this process "
+            rf"\(source_sha256 {real[:12]} there, ffffffffffff here\): install the same on every worker")):
+        sweep(path, workers=1, dask_local=True, out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dask_worker_that_joined_later_with_another_model_refuses_its_runs(tmp_path):
+    """A worker that joins after the check runs each batch only if its model is the client's."""
+    from smegrowth.sweep import model_identity
+
+    spec = plan_runs(load_scenario(write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n"))).runs[0]
+    client = {**model_identity(), "numpy": "0.0.1"}
+    with pytest.raises(executors.ExecutorError, match=r"this Dask worker would make runs with another model "
+                       r"than the client's \(numpy \S+ there, 0\.0\.1 here\)"):
+        executors.run_batch([spec], run_one, client)
+    assert executors.run_batch([spec], run_one, model_identity())[0].ok
+
+
 def test_runs_table_layout_and_common_random_numbers(in_process):
     folder, _ = in_process
     runs = pd.read_parquet(folder / "runs.parquet")
