@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .executors import Executor, make_executor
@@ -182,8 +183,9 @@ def model_identity() -> dict[str, str]:
     """What decides a run's results besides its scenario and seed: smegrowth's version and source,
     and numpy's version (its random streams and mathematics). Python's and Mesa's versions do not
     (the determinism tests compare 3.11 with Mesa 3.3 and 3.12 with Mesa 3.5)."""
-    return {"smegrowth": metadata.version("smegrowth"), "source_sha256": source_digest(),
-            "numpy": metadata.version("numpy")}
+    from . import __version__
+
+    return {"smegrowth": __version__, "source_sha256": source_digest(), "numpy": np.__version__}
 
 
 def build_manifest(plan: Plan) -> dict[str, Any]:
