@@ -171,7 +171,8 @@ class ReferenceFirm(mesa.Agent):
         outlays = self.interest_due + self.principal_due + self.planned_rd + self.planned_digital + investment
         need = max(outlays + p.cash_buffer * self.revenue - self.cash, 0.0)
         assets_after = self.capital + investment + max(self.cash, 0.0)
-        cap = max(p.max_leverage * assets_after - (self.debt - self.principal_due), 0.0)
+        cap_assets = min(p.max_leverage * assets_after, p.max_debt_to_sales * self.annual_revenue)
+        cap = max(cap_assets - (self.debt - self.principal_due), 0.0)
         offer = min(need, cap)
         pd = self.default_probability(offer - self.principal_due)
         self.offer_rate = self.quote(pd)
@@ -198,7 +199,8 @@ class ReferenceFirm(mesa.Agent):
         self.debt -= self.principal_due
         bank.loans -= self.principal_due
 
-        spendable = max(self.cash, 0.0)
+        # keep back the tax on the income so far, paid at the end of the quarter
+        spendable = max(self.cash - self.model.p_prod.tax_rate * max(self.income, 0.0), 0.0)
         self.rd = min(self.planned_rd, spendable)
         spendable -= self.rd
         self.digital_spend = min(self.planned_digital, spendable)

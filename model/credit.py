@@ -2,11 +2,12 @@
 
 Banks estimate an annual default probability from the borrower's leverage and profit margin (a logit,
 after Assenza, Delli Gatti & Grazzini 2015) and price loans at the 1-year LPR plus a base spread plus
-the expected loss. They refuse borrowers whose default probability or leverage is too high, and lend
-no more than their capital allows under the capital requirement (Delli Gatti et al. 2011), serving
-applicants in order of net worth to sales (Dosi et al. 2010). Loans for eligible equipment-renewal
-projects can be priced at a policy rate and refinanced by the central bank (the ``reloan`` lever);
-banks still choose the borrowers and bear the risk.
+the expected loss. They refuse borrowers whose default probability is too high, lend no one more than
+their leverage (debt/assets) and debt-to-sales caps allow, and lend no more than their capital allows
+under the capital requirement (Delli Gatti et al. 2011), serving applicants in order of net worth to
+sales (Dosi et al. 2010). Loans for eligible equipment-renewal projects can be priced at a policy
+rate and refinanced by the central bank (the ``reloan`` lever); banks still choose the borrowers and
+bear the risk.
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ class CreditMarket:
         debt, cash = st.debt[ix], st.cash[ix]
         banks = st.bank[ix]
         interest, principal, need, offer, repaid = _needs(
-            debt, cash, st.loan_rate[ix], st.revenue[ix], st.capital[ix], rd, digital, renewal, expansion, banks,
-            len(model.banks), p.maturity, p.cash_buffer, p.max_leverage,
+            debt, cash, st.loan_rate[ix], st.revenue[ix], st.annual_revenue[ix], st.capital[ix], rd, digital, renewal,
+            expansion, banks, len(model.banks), p.maturity, p.cash_buffer, p.max_leverage, p.max_debt_to_sales,
         )  # fmt: skip
         applied = need > 0
 
@@ -159,9 +160,11 @@ class CreditMarket:
         new_interest, loans, project_loans = _price(
             rows.size, ask, asking, granted, project, self.quote(model, asking, pd), policy_rate, debt, st.loan_rate
         )
-        # spending is cut to the cash there is after debt service and new loans: expansion first, R&D last
+        # spending is cut to the cash there is after debt service and new loans, less the corporate income
+        # tax the quarter's income so far will owe (paid after the spending): expansion first, R&D last
+        tax_due = model.params.production.tax_rate * np.maximum(acc.income_of(rows) - interest, 0.0)
         rd_paid, digital_paid, renewal_paid, expansion_paid = _spending(
-            cash, loans, interest, principal, rd, digital, renewal, expansion
+            cash, loans, interest, principal, tax_due, rd, digital, renewal, expansion
         )
         acc.bank_services(
             rows,
@@ -289,6 +292,7 @@ def _needs(
     cash: np.ndarray,
     loan_rate: np.ndarray,
     revenue: np.ndarray,
+    annual_revenue: np.ndarray,
     capital: np.ndarray,
     rd: np.ndarray,
     digital: np.ndarray,
@@ -299,11 +303,13 @@ def _needs(
     maturity: float,
     cash_buffer: float,
     max_leverage: float,
+    max_debt_to_sales: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per firm, m yuan this quarter: interest and principal due; the loan it needs to pay its debt
     service and plans and keep a cash buffer of ``cash_buffer`` quarters' revenue; the loan it asks for,
-    which the leverage cap limits to its assets after the investment times ``max_leverage`` less the
-    debt left after repayment. Also the principal each bank is repaid."""
+    which the leverage cap limits to its assets after the investment times ``max_leverage``, and the
+    debt-to-sales cap to its annual revenue times ``max_debt_to_sales``, each less the debt left after
+    repayment. Also the principal each bank is repaid."""
     n = debt.size
     interest, principal, need, request = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     repaid = np.zeros(n_banks)
@@ -314,7 +320,9 @@ def _needs(
         outlays = interest[i] + principal[i] + rd[i] + digital[i] + investment
         need[i] = maximum(outlays + cash_buffer * revenue[i] - cash[i], 0.0)
         assets_after = capital[i] + investment + maximum(cash[i], 0.0)
-        request[i] = minimum(need[i], maximum(max_leverage * assets_after - (debt[i] - principal[i]), 0.0))
+        remaining = debt[i] - principal[i]
+        cap = minimum(max_leverage * assets_after, max_debt_to_sales * annual_revenue[i]) - remaining
+        request[i] = minimum(need[i], maximum(cap, 0.0))
         repaid[bank[i]] += principal[i]
     return interest, principal, need, request, repaid
 
@@ -355,17 +363,19 @@ def _spending(
     loans: np.ndarray,
     interest: np.ndarray,
     principal: np.ndarray,
+    tax_due: np.ndarray,
     rd: np.ndarray,
     digital: np.ndarray,
     renewal: np.ndarray,
     expansion: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What each firm can pay of its R&D, digital, renewal and expansion plans (m yuan, in that order
-    of priority) from its cash and new loans after debt service."""
+    of priority) from its cash and new loans after debt service, keeping back the ``tax_due`` it pays
+    at the end of the quarter (spending it would leave the firm unable to pay, and so insolvent)."""
     n = cash.size
     rd_paid, digital_paid, renewal_paid, expansion_paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
-        spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i], 0.0)
+        spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i] - tax_due[i], 0.0)
         rd_paid[i] = minimum(rd[i], spendable)
         spendable -= rd_paid[i]
         digital_paid[i] = minimum(digital[i], spendable)

@@ -331,6 +331,15 @@ class CreditParams(_Group):
     max_leverage: float = Field(
         0.7, gt=0, le=1.5, description="Highest debt/assets after the loan (MIIT LG rule 70 %)."
     )
+    max_debt_to_sales: float = Field(
+        1.0,
+        gt=0,
+        description=(
+            "Highest debt per yuan of annual sales after the loan: banks size SME credit on sales (CBRC 2010 "
+            "working-capital loan rules; the loan-to-sales cap of Dosi, Fagiolo & Roventini 2010). Hand-set at "
+            "the 99.9th percentile of debt/sales in the starting population (0.94)."
+        ),
+    )
     loss_given_default: float = Field(
         0.65, ge=0, le=1, description="Share of a defaulted loan not recovered (calibration)."
     )
