@@ -157,10 +157,13 @@ class Accounts:
         weights = per_firm_values(amounts, rows.size)
         return np.bincount(st.bank[st.index(rows)], weights=weights, minlength=self.bank_loans.size)
 
-    def income_of(self, rows: np.ndarray) -> np.ndarray:
-        """Income booked to firms ``rows`` so far this quarter (their net-worth change other than equity)."""
+    def income_of(self, rows: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Income booked to firms ``rows`` so far this quarter (their net-worth change other than equity),
+        m yuan. ``copy=False``: a view when ``rows`` are every active firm (see ``FirmState.index``), to
+        read before more income is booked."""
         self._grow()
-        return self._income[self.model.state.index(rows)].copy()
+        income = self._income[self.model.state.index(rows)]
+        return income.copy() if copy else income
 
     def book_non_cash(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Record a non-cash change of net worth (depreciation, write-downs; negative = loss)."""

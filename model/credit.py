@@ -162,9 +162,9 @@ class CreditMarket:
         )
         # spending is cut to the cash there is after debt service and new loans, less the corporate income
         # tax the quarter's income so far will owe (paid after the spending): expansion first, R&D last
-        tax_due = model.params.production.tax_rate * np.maximum(acc.income_of(rows) - interest, 0.0)
         rd_paid, digital_paid, renewal_paid, expansion_paid = _spending(
-            cash, loans, interest, principal, tax_due, rd, digital, renewal, expansion
+            cash, loans, interest, principal, acc.income_of(rows, copy=False), model.params.production.tax_rate,
+            rd, digital, renewal, expansion,
         )
         acc.bank_services(
             rows,
@@ -363,19 +363,23 @@ def _spending(
     loans: np.ndarray,
     interest: np.ndarray,
     principal: np.ndarray,
-    tax_due: np.ndarray,
+    income: np.ndarray,
+    tax_rate: float,
     rd: np.ndarray,
     digital: np.ndarray,
     renewal: np.ndarray,
     expansion: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What each firm can pay of its R&D, digital, renewal and expansion plans (m yuan, in that order
-    of priority) from its cash and new loans after debt service, keeping back the ``tax_due`` it pays
-    at the end of the quarter (spending it would leave the firm unable to pay, and so insolvent)."""
+    of priority) from its cash and new loans after debt service, keeping back the tax (``tax_rate``) on
+    its ``income`` so far less the ``interest``, which it pays at the end of the quarter: spending that
+    would leave it unable to pay, and so insolvent (R&D and digital spending will lower the tax, so the
+    reserve is on the safe side)."""
     n = cash.size
     rd_paid, digital_paid, renewal_paid, expansion_paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
-        spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i] - tax_due[i], 0.0)
+        tax_due = tax_rate * maximum(income[i] - interest[i], 0.0)
+        spendable = maximum(cash[i] + loans[i] - interest[i] - principal[i] - tax_due, 0.0)
         rd_paid[i] = minimum(rd[i], spendable)
         spendable -= rd_paid[i]
         digital_paid[i] = minimum(digital[i], spendable)

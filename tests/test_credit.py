@@ -38,9 +38,10 @@ def test_spending_keeps_back_the_tax_the_quarter_owes():
     rng = np.random.default_rng(3)
     n = 1000
     cash, loans = rng.uniform(-5, 50, n), rng.uniform(0, 20, n)
-    interest, principal, tax = rng.uniform(0, 3, n), rng.uniform(0, 5, n), rng.uniform(0, 10, n)
+    interest, principal, income = rng.uniform(0, 3, n), rng.uniform(0, 5, n), rng.uniform(-20, 40, n)
     plans = [rng.uniform(0, 30, n) for _ in range(4)]
-    paid = _spending(cash, loans, interest, principal, tax, *plans)
+    paid = _spending(cash, loans, interest, principal, income, 0.25, *plans)
+    tax = 0.25 * np.maximum(income - interest, 0.0)
     total = sum(paid)
     left = cash + loans - interest - principal - total
     spendable = np.maximum(cash + loans - interest - principal - tax, 0.0)
