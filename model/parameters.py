@@ -334,6 +334,7 @@ class CreditParams(_Group):
     max_debt_to_sales: float = Field(
         1.0,
         gt=0,
+        le=10,
         description=(
             "Highest debt per yuan of annual sales after the loan: banks size SME credit on sales (CBRC 2010 "
             "working-capital loan rules; the loan-to-sales cap of Dosi, Fagiolo & Roventini 2010). Hand-set at "
