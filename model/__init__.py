@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .parameters import Parameters
     from .scenario import Scenario, ScenarioError, load_scenario
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "EnterpriseModel": "model",

@@ -415,6 +415,8 @@ class DaskExecutor(Executor):
                 _, batch = waiting.pop(future.key)
                 try:
                     results = future.result()
+                except ModelMismatchError as exc:
+                    raise ExecutorError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001 - a lost worker fails its run only
                     if len(batch) > 1:
                         singles = self._client.map(run_batch, [[spec] for spec in batch], fn=fn,
@@ -453,36 +455,46 @@ def _check_workers(client: Any) -> dict[str, str]:
     """The :func:`~smegrowth.sweep.model_identity` of this process, after checking that every worker
     of the cluster has the same: a worker with another smegrowth (or the same version edited) or
     another numpy would make runs of another model than the manifest records."""
+    from .store import model_differences
     from .sweep import model_identity
 
     mine = model_identity()
-    try:
-        theirs = client.run(model_identity)
-    except Exception as exc:  # noqa: BLE001 - a worker that cannot import smegrowth, say
-        raise ExecutorError(f"the Dask workers cannot run smegrowth: {type(exc).__name__}: {exc}") from None
+    theirs = client.run(model_identity, on_error="return")
     for address, identity in sorted(theirs.items()):
-        differ = _identity_differences(identity, mine)
+        if isinstance(identity, BaseException):  # cannot import smegrowth, or one without model_identity
+            raise ExecutorError(f"Dask worker {address} cannot report its smegrowth ({type(identity).__name__}: "
+                                f"{identity}; none installed, or an older one?): install the same smegrowth "
+                                "on every worker")
+        differ = model_differences(identity, mine, "on the worker", "here")
         if differ:
             raise ExecutorError(f"Dask worker {address} would make runs with another model than this "
                                 f"process ({differ}): install the same on every worker")
     return mine
 
 
-def _identity_differences(theirs: dict[str, str], mine: dict[str, str]) -> str:
-    return "; ".join(f"{key} {str(theirs.get(key))[:12]} there, {str(value)[:12]} here"
-                     for key, value in mine.items() if theirs.get(key) != value)
+class ModelMismatchError(ExecutorError):
+    """A Dask worker that joined after the cluster was checked runs another model than the client."""
 
 
 def run_batch(specs: Sequence[RunSpec], fn: RunFunction, identity: dict[str, str]) -> list[RunResult]:
     """``fn`` of each of ``specs``, in a Dask worker (a module-level function, so that tasks refer to
     it by name). A worker that joined after the cluster was checked and runs another model than
-    ``identity`` (the client's) refuses the batch: its runs fail, and are made again on resume."""
+    ``identity`` (the client's) refuses the batch with :class:`ModelMismatchError`, which stops the
+    sweep (its finished runs are kept): the scheduler would otherwise send that worker more runs."""
+    from .store import model_differences
     from .sweep import model_identity
 
-    differ = _identity_differences(model_identity(), identity)
+    differ = model_differences(model_identity(), identity, "on the worker", "on the client")
     if differ:
-        raise ExecutorError(f"this Dask worker would make runs with another model than the client's "
-                            f"({differ}): install the same on every worker")
+        from distributed import get_worker
+
+        try:
+            worker = f"Dask worker {get_worker().address}"
+        except ValueError:  # not in a worker
+            worker = "a Dask worker"
+        raise ModelMismatchError(f"{worker}, which joined the cluster during the sweep, would make runs "
+                                 f"with another model ({differ}): install the same on every worker, then "
+                                 "run the sweep again to resume it")
     return [fn(spec) for spec in specs]
 
 

@@ -512,13 +512,17 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results made with smegrowth {made_with}, and this is {running}: its runs "
             "would mix two versions of the model; finish that sweep with the version that started it, "
             "or use --fresh to replace them or --out DIR to keep both")
-    # (a folder made before the source was hashed has none: it resumes, and is checked from then on)
-    if made_with == running and old.get("source_sha256") not in (None, manifest.get("source_sha256")):
+    if old.get("model"):
+        differences = model_differences(old["model"], manifest.get("model") or {}, "there", "now")
+        reason = f"{differences}: smegrowth or numpy was edited or reinstalled since"
+    else:
+        differences = reason = "it has no record of the model it was made with"
+    if made_with == running and differences:
         raise StoreError(
-            f"{folder} holds results made with smegrowth {made_with} from other source files than this "
-            "one's (the package was edited or reinstalled since): its runs would mix two versions of "
-            "the model; finish that sweep with the source that started it, or use --fresh to replace "
-            "them or --out DIR to keep both")
+            f"{folder} holds results of smegrowth {made_with} made with another model than this one "
+            f"({reason}): its runs would mix two "
+            "models; finish that sweep with what started it, or use --fresh to replace them or --out "
+            "DIR to keep both")
     new_s, old_s = manifest["scenario"], old.get("scenario", {})
     changed = [key for key in ("sha256", "resolved_sha256") if new_s.get(key) != old_s.get(key)]
     if changed:
@@ -535,6 +539,17 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results made with other versions of the modules this scenario imports "
             f"({modules}); use --fresh to replace them or --out DIR to keep both")
     return old
+
+
+def model_differences(theirs: dict[str, str], mine: dict[str, str], where_theirs: str, where_mine: str) -> str:
+    """What differs between two :func:`~smegrowth.sweep.model_identity` records, e.g. "numpy 2.3.1
+    there, 2.4.6 now"; empty if nothing does. Source hashes are shortened to 12 characters."""
+
+    def shown(key: str, value: object) -> str:
+        return str(value)[:12] if key == "source_sha256" else str(value)
+
+    return "; ".join(f"{key} {shown(key, theirs.get(key))} {where_theirs}, {shown(key, value)} {where_mine}"
+                     for key, value in mine.items() if theirs.get(key) != value)
 
 
 class ResultsStore:

@@ -173,9 +173,9 @@ def imported_module_record(name: str) -> dict[str, Any]:
 
 @functools.cache
 def source_digest() -> str:
-    """A hash of every ``.py`` file of the installed smegrowth package, taken once per process (the
-    code a process runs is what it imported): in an editable install the model can change while its
-    version number stays the same, and a sweep resumed after such an edit would mix runs of two models."""
+    """A hash of every ``.py`` file of the installed smegrowth package, taken at the first call in a
+    process: in an editable install the model can change while its version number stays the same, and
+    a sweep resumed after such an edit would mix runs of two models."""
     return imported_module_record(__name__.rpartition(".")[0])["sha256"]
 
 
@@ -213,7 +213,7 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
                   "[r].generate_state(1)[0]", "replicates": plan.seeds},
         "runs": [{**spec.meta(), "config_hash": spec.config_hash} for spec in plan.runs],
         "versions": versions(),
-        "source_sha256": source_digest(),
+        "model": model_identity(),
         "git": git_state(),
         "platform": platform.platform(),
     }

@@ -63,7 +63,8 @@ def test_ten_years_of_the_baseline_bring_no_banking_collapse(seed):
         model.step()
         capital_ratio.append((model.accounts.bank_equity / model.accounts.bank_loans).min())
     ts = model.timeseries().iloc[1:]
-    assert min(capital_ratio) > 0.105  # the capital requirement
-    assert ts["default_rate"].max() < 0.12
-    assert ts["approval_rate"].min() > 0.65
-    assert ts["exits"].max() < 2 * ts["exits"].median()
+    # (without the tax reserve, seed 7 gives 0.115, 0.098 and 1.56: each half of the fix is needed)
+    assert min(capital_ratio) > 0.12  # above the capital requirement, 0.105
+    assert ts["default_rate"].max() < 0.09
+    assert ts["approval_rate"].min() > 0.7
+    assert ts["exits"].max() < 1.4 * ts["exits"].median()

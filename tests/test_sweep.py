@@ -29,7 +29,7 @@ from smegrowth.runner import plan_runs, run_one
 from smegrowth.scenario import load_scenario
 from smegrowth.seeds import replicate_seeds
 from smegrowth.store import StoreError, encode_run, run_encoded
-from smegrowth.sweep import run_sweep, source_digest
+from smegrowth.sweep import model_identity, run_sweep, source_digest
 
 TIMING = ["elapsed_s"]
 
@@ -200,21 +200,25 @@ def test_a_dask_cluster_whose_workers_run_another_model_is_refused_before_anythi
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n")
     with pytest.raises(executors.ExecutorError, match=(
             rf"Dask worker tcp://127\.0\.0\.1:\d+ would make runs with another model than this process "
-            rf"\(source_sha256 {real[:12]} there, ffffffffffff here\): install the same on every worker")):
+            rf"\(source_sha256 {real[:12]} on the worker, ffffffffffff here\): install the same on every worker")):
         sweep(path, workers=1, dask_local=True, out=tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 
 
-def test_a_dask_worker_that_joined_later_with_another_model_refuses_its_runs(tmp_path):
-    """A worker that joins after the check runs each batch only if its model is the client's."""
-    from smegrowth.sweep import model_identity
-
+def test_a_dask_worker_that_joined_later_with_another_model_stops_the_sweep(tmp_path):
+    """A worker that joins after the check refuses its batches, and the first refusal stops the sweep
+    with the reason (the scheduler would send that worker run after run to fail)."""
     spec = plan_runs(load_scenario(write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n"))).runs[0]
     client = {**model_identity(), "numpy": "0.0.1"}
-    with pytest.raises(executors.ExecutorError, match=r"this Dask worker would make runs with another model "
-                       r"than the client's \(numpy \S+ there, 0\.0\.1 here\)"):
+    with pytest.raises(executors.ModelMismatchError, match=r"a Dask worker, which joined the cluster during "
+                       r"the sweep, would make runs with another model \(numpy \S+ on the worker, 0\.0\.1 on "
+                       r"the client\)"):
         executors.run_batch([spec], run_one, client)
     assert executors.run_batch([spec], run_one, model_identity())[0].ok
+    with executors.DaskExecutor(local_workers=1) as cluster:
+        cluster._identity = client  # as if the worker had joined after the check
+        with pytest.raises(executors.ExecutorError, match=r"Dask worker tcp://127\.0\.0\.1:\d+, which joined"):
+            list(cluster.map(run_one, [spec, spec]))
 
 
 def test_runs_table_layout_and_common_random_numbers(in_process):
@@ -350,22 +354,26 @@ def test_a_folder_made_with_another_version_of_smegrowth_is_refused_unless_fresh
     assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
 
 
-def test_a_folder_made_from_edited_source_of_the_same_version_is_refused_unless_fresh(tmp_path):
-    """An editable install's model can change under the same version number: the manifest keeps a
-    hash of the package's files, and a resume from other files is refused; a folder made before the
-    hash was kept resumes and is checked from then on."""
+@pytest.mark.parametrize("change", ["source", "numpy", "missing"])
+def test_a_folder_made_with_another_model_of_the_same_version_is_refused_unless_fresh(tmp_path, change):
+    """An editable install's model can change under the same version number, and numpy decides the
+    random streams: the manifest keeps both (``model``), and a resume with others is refused."""
     path = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\n")
     out = tmp_path / "out"
     sweep(path, workers=1, out=out, progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["source_sha256"] == source_digest()
-    (out / "manifest.json").write_text(json.dumps({**manifest, "source_sha256": "0" * 64}))
-    with pytest.raises(StoreError, match=r"smegrowth \S+ from other source files .*mix two versions.*--fresh"):
-        sweep(path, workers=1, out=out, progress=False)
-    del manifest["source_sha256"]
+    assert manifest["model"] == model_identity() and manifest["model"]["source_sha256"] == source_digest()
+    if change == "missing":
+        del manifest["model"]
+        expected = r"it has no record of the model it was made with"
+    else:
+        key, value = ("source_sha256", "0" * 64) if change == "source" else ("numpy", "1.0.0")
+        manifest["model"][key] = value
+        expected = rf"{key} {value[:12]} there, \S+ now"
     (out / "manifest.json").write_text(json.dumps(manifest))
-    assert list(sweep(path, workers=1, out=out, progress=False)["status"]) == ["ok"]
-    assert json.loads((out / "manifest.json").read_text())["source_sha256"] == source_digest()
+    with pytest.raises(StoreError, match=rf"smegrowth \S+ made with another model than this one \({expected}.*--fresh"):
+        sweep(path, workers=1, out=out, progress=False)
+    assert list(sweep(path, workers=1, out=out, fresh=True, progress=False)["status"]) == ["ok"]
 
 
 def test_folder_that_is_not_a_results_folder_is_never_touched(tmp_path):
