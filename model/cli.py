@@ -35,7 +35,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from .options import fail, share_of_population
+from .options import fail, one_line, share_of_population
 
 SCENARIOS_ENV = "SMEGROWTH_SCENARIOS"
 """Environment variable naming a folder of scenario files to use instead of the bundled ones."""
@@ -43,14 +43,10 @@ PLUGINS: list[str] = ["smegrowth.analysis_cli", "smegrowth.validation_cli"]
 """Modules that add commands to :data:`app`; a missing module is skipped."""
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return _one_line(str(exc)) or type(exc).__name__
+    return one_line(str(exc)) or type(exc).__name__
 
 
 class Terminated(KeyboardInterrupt):
@@ -116,7 +112,7 @@ class _OneLineErrors(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
                 message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-                typer.echo(f"error: {_one_line(message)}{hint}", err=True)
+                typer.echo(f"error: {one_line(message)}{hint}", err=True)
                 rv = getattr(exc, "exit_code", 2)
         if not standalone_mode:
             return rv
@@ -321,7 +317,7 @@ def sweep(
                        err=True)
             raise typer.Exit(143 if terminated else 130) from None
     for run_id, error in report.failures[:5]:
-        typer.echo(f"failed: {run_id}: {_one_line(error)}", err=True)
+        typer.echo(f"failed: {run_id}: {one_line(error)}", err=True)
     if len(report.failures) > 5:
         typer.echo(f"... and {len(report.failures) - 5} more (see runs.parquet)", err=True)
     typer.echo(report.line())
@@ -362,7 +358,7 @@ def scenarios() -> None:
         except ScenarioError as exc:
             runs, text = "invalid", f"line {exc.line}: " if exc.line is not None else ""
             text += f"{exc.key}: {exc.reason}" if exc.key else exc.reason
-        typer.echo(f"  {path.name:<{width}}  {runs:>9}  {_one_line(text)}")
+        typer.echo(f"  {path.name:<{width}}  {runs:>9}  {one_line(text)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,9 +9,14 @@ from collections.abc import Callable
 import typer
 
 
+def one_line(text: object) -> str:
+    """``text`` with its line breaks and runs of spaces made single spaces."""
+    return " ".join(str(text).split())
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` (on one line) to stderr; return the :class:`typer.Exit` to raise."""
-    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
 
 

@@ -512,17 +512,17 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results made with smegrowth {made_with}, and this is {running}: its runs "
             "would mix two versions of the model; finish that sweep with the version that started it, "
             "or use --fresh to replace them or --out DIR to keep both")
-    if old.get("model"):
-        differences = model_differences(old["model"], manifest.get("model") or {}, "there", "now")
+    if not old.get("model"):
+        reason = "it has no record of the model it was made with"
+    elif differences := model_differences(old["model"], manifest.get("model") or {}, "there", "now"):
         reason = f"{differences}: smegrowth or numpy was edited or reinstalled since"
     else:
-        differences = reason = "it has no record of the model it was made with"
-    if made_with == running and differences:
+        reason = ""
+    if reason:
         raise StoreError(
             f"{folder} holds results of smegrowth {made_with} made with another model than this one "
-            f"({reason}): its runs would mix two "
-            "models; finish that sweep with what started it, or use --fresh to replace them or --out "
-            "DIR to keep both")
+            f"({reason}): its runs would mix two models; finish that sweep with what started it, or use "
+            "--fresh to replace them or --out DIR to keep both")
     new_s, old_s = manifest["scenario"], old.get("scenario", {})
     changed = [key for key in ("sha256", "resolved_sha256") if new_s.get(key) != old_s.get(key)]
     if changed:
