@@ -814,6 +814,32 @@ class ResultsStore:
         except OSError as exc:
             raise _write_error(self.folder, exc) from None
 
+    def current_tables(self, runs: list[RunSpec]) -> pd.DataFrame | None:
+        """The runs table of the last consolidation if it is still current, else None (consolidate).
+
+        Current means: both tables are whole files, the runs table lists every run of ``runs`` in
+        order, each finished ("ok") with its configuration hash, and no run file is newer than it.
+        Resuming a finished sweep then reads one table instead of every run's files (a finished
+        2,000-run sweep resumed in 2.8 s before, most of it re-reading 4,000 run files). Only for
+        sweeps whose runs are all finished: a failed run is retried, and then the tables are remade.
+        """
+        table = self.folder / RUNS_TABLE
+        if not (looks_whole(table) and looks_whole(self.folder / TIMESERIES_TABLE)):
+            return None
+        try:
+            written = table.stat().st_mtime_ns
+            with os.scandir(self.runs_dir) as entries:
+                if any(e.stat().st_mtime_ns > written for e in entries if not e.name.startswith(".")):
+                    return None
+            frame = pd.read_parquet(table)
+            listed = list(zip(frame["run_id"], frame["config_hash"], frame["status"], strict=True))
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            return None
+        if listed != [(spec.run_id, spec.config_hash, "ok") for spec in runs]:
+            return None
+        self.consolidated = frame
+        return frame
+
     def _consolidate(self, runs: list[RunSpec]) -> pd.DataFrame:
         rows: dict[str, pa.Table] = {}
         finished: list[tuple[RunSpec, pa.Schema]] = []

@@ -362,7 +362,8 @@ def run_sweep(
                         executor.close(wait=False)
                         executor = None
                     made = {s.run_id for s in todo}
-                    report.runs = store.consolidate(plan.runs)
+                    current = None if made else store.current_tables(plan.runs)  # a finished sweep again
+                    report.runs = current if current is not None else store.consolidate(plan.runs)
                     damaged = set(store.quarantined) & (set(done) | made)
                     store.quarantined.clear()
                     if not damaged:

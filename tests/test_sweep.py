@@ -309,6 +309,41 @@ def test_resume_skips_finished_runs_and_gives_the_same_tables(in_process, tmp_pa
     assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
 
 
+def test_finished_sweep_resumed_reads_its_tables_unless_they_are_stale(in_process, tmp_path):
+    """Resuming a finished sweep gives its runs table without re-reading every run file (the
+    tables stay as written); tables that no longer match the run files are made again."""
+    folder, path = in_process
+    out = tmp_path / "finished"
+    shutil.copytree(folder, out)
+    table, series = out / "runs.parquet", out / "timeseries.parquet"
+    written = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (table, series)}
+    read_runs = []
+    original = store_module.ResultsStore._read_summary
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module.ResultsStore, "_read_summary",
+                      lambda self, spec: read_runs.append(spec.run_id) or original(self, spec))
+        report = sweep_report(path, workers=1, out=out, progress=False)
+        assert (report.skipped, report.ok, report.failed) == (8, 0, 0)
+        assert read_runs == []
+        assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (table, series)} == written
+        assert_frame_equal(report.runs, pd.read_parquet(folder / "runs.parquet"))
+
+        # a run file newer than the tables (copied in after they were made): made again from the files
+        summary = out / "runs" / "baseline-s0000-r000.arrow"
+        os.utime(summary, ns=(summary.stat().st_atime_ns, written[table][1] + 10**9))
+        report = sweep_report(path, workers=1, out=out, progress=False)
+        assert len(read_runs) == 8 and table.stat().st_mtime_ns > written[table][1]
+        assert_frame_equal(comparable(report.runs), tables(folder)[0])
+
+        # a runs table that lists other runs, or a damaged time-series table: made again
+        pq.write_table(pq.read_table(table).slice(0, 7), table)
+        series.write_bytes(series.read_bytes()[:-10])
+        report = sweep_report(path, workers=1, out=out, progress=False)
+        assert len(read_runs) == 16 and report.skipped == 8
+    assert_frame_equal(tables(out)[0], tables(folder)[0])
+    assert_frame_equal(tables(out)[1], tables(folder)[1])
+
+
 def test_changed_scenario_is_refused_unless_fresh(tmp_path):
     path = write(tmp_path, "s.yaml",
                  "name: s\nscale: 0.01\nquarters: 2\ndesign:\n  replicates: 2\n")
