@@ -543,7 +543,7 @@ COST_LABELS = {
     "cost_per_little_giant": "m yuan / little giant",
     "cost_per_unicorn": "m yuan / unicorn",
     "cost_per_job": "m yuan / job",
-    "cost_per_100m_revenue": "m yuan / 100 m revenue",
+    "cost_per_100m_revenue": "m yuan / 100 m revenue over the horizon",
 }
 
 
@@ -597,7 +597,9 @@ def table_note(df: pd.DataFrame, baseline: str | None = None) -> str:
     base = f"'{baseline}'" if baseline else "the baseline"
     return (f"Effect vs {base}: mean difference, 95% CI, relative change; n>={n} runs, {how}. "
             "Stars: Holm-adjusted p < 0.05 *, 0.01 **, 0.001 ***. Fiscal cost is extra spending "
-            "over the horizon; n/a where the effect is not positive.")
+            "over the horizon, divided by the extra little giants and jobs at the end, the unicorns "
+            "created, and the extra revenue summed over the horizon (not the last quarter's shown); "
+            "n/a where that effect is not positive.")
 
 
 def format_table(df: pd.DataFrame, fmt: str = "table", baseline: str | None = None) -> str:

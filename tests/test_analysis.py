@@ -122,6 +122,23 @@ def test_cost_effectiveness_and_ranking(folder: Path):
     assert "n/a" in analysis.format_table(df, "md")
 
 
+def test_cost_per_revenue_divides_by_the_revenue_summed_over_the_horizon(tmp_path: Path):
+    """A policy whose revenue gain has faded by the last quarter (a negative end-of-horizon effect)
+    but that added revenue over the horizon gets a cost per 100 m yuan of that summed revenue, and
+    the table says which revenue it divides by."""
+    runs, ts = synthetic(np.random.default_rng(3))
+    policy_a = (runs["policy"] == "A").to_numpy()
+    runs["revenue"] = 5_000.0 - np.where(policy_a, 40.0, 0.0)  # the last quarter: 40 lower under A
+    runs["revenue_total"] = 20_000.0 + np.where(policy_a, 400.0, 0.0)  # the horizon: 400 higher
+    df = analysis.compare(write_folder(tmp_path / "sweep", runs, ts), outcomes=["revenue"])
+    a = df[df["policy"] == "A"].iloc[0]
+    assert a["diff"] == pytest.approx(-40.0)
+    assert a["cost_per_100m_revenue"] == pytest.approx(200.0 / (400.0 / 100.0))
+    table = analysis.format_table(df, "md")
+    assert "m yuan / 100 m revenue over the horizon" in table
+    assert "extra revenue summed over the horizon" in table
+
+
 def test_compare_at_a_quarter_uses_the_time_series(folder: Path):
     final = analysis.compare(folder, outcomes=["little_giants"])
     at_end = analysis.compare(folder, outcomes=["little_giants"], at="2025Q4")
