@@ -597,9 +597,9 @@ def table_note(df: pd.DataFrame, baseline: str | None = None) -> str:
     base = f"'{baseline}'" if baseline else "the baseline"
     return (f"Effect vs {base}: mean difference, 95% CI, relative change; n>={n} runs, {how}. "
             "Stars: Holm-adjusted p < 0.05 *, 0.01 **, 0.001 ***. Fiscal cost is extra spending "
-            "over the horizon, divided by the extra little giants and jobs at the end, the unicorns "
-            "created, and the extra revenue summed over the horizon (not the last quarter's shown); "
-            "n/a where that effect is not positive.")
+            "over the horizon; the cost ratios divide it by the extra little giants and jobs at the "
+            "end, the unicorns created, and the extra revenue summed over the horizon (not the last "
+            "quarter's shown); n/a where that effect is not positive.")
 
 
 def format_table(df: pd.DataFrame, fmt: str = "table", baseline: str | None = None) -> str:

@@ -27,7 +27,10 @@ tables and snapshots, which people read, are Parquet.
 Re-running the same sweep skips finished runs and retries failed ones. A run file damaged
 afterwards (a truncated copy, a disk error) is detected, moved to ``corrupt/`` and made again,
 never read into the tables (a run file carries a CRC-32 of its schema and data, and one of its
-schema alone, checked on reading; Parquet files carry page checksums). A scenario whose hash
+schema alone, checked on reading; Parquet files carry page checksums). A finished sweep run again
+with current tables (made after every run file last changed: :meth:`ResultsStore.current_runs_table`)
+reads back its runs table without re-reading the run files, so damage that leaves a file's times as
+they were (a fault of the disk itself) is found when the tables are next made. A scenario whose hash
 differs from the manifest's is refused unless ``fresh`` is asked for, which deletes the folder's
 results (only once the new scenario has validated, and only if the folder is a results folder):
 what the sweep and ``smegrowth report`` wrote there, not the notes or analyses people keep beside them.
@@ -814,25 +817,31 @@ class ResultsStore:
         except OSError as exc:
             raise _write_error(self.folder, exc) from None
 
-    def current_tables(self, runs: list[RunSpec]) -> pd.DataFrame | None:
+    def current_runs_table(self, runs: list[RunSpec]) -> pd.DataFrame | None:
         """The runs table of the last consolidation if it is still current, else None (consolidate).
 
-        Current means: both tables are whole files, the runs table lists every run of ``runs`` in
-        order, each finished ("ok") with its configuration hash, and no run file is newer than it.
-        Resuming a finished sweep then reads one table instead of every run's files (a finished
-        2,000-run sweep resumed in 2.8 s before, most of it re-reading 4,000 run files). Only for
-        sweeps whose runs are all finished: a failed run is retried, and then the tables are remade.
+        Current means: both tables are whole and were made in order, the time series before the runs
+        table (an interrupted consolidation can leave one new and one old), after every run file
+        last changed (written, copied or renamed in: its modification or status-change time); and
+        the runs table, read with its page checksums, lists every run of ``runs`` in order, finished
+        ("ok") with its configuration hash. A finished sweep run again then reads one table instead
+        of every run's files. Only for sweeps whose runs are all finished: failed runs are retried,
+        and then the tables are made again.
         """
-        table = self.folder / RUNS_TABLE
-        if not (looks_whole(table) and looks_whole(self.folder / TIMESERIES_TABLE)):
+        table, series = self.folder / RUNS_TABLE, self.folder / TIMESERIES_TABLE
+        if not (looks_whole(table) and looks_whole(series)):
             return None
         try:
-            written = table.stat().st_mtime_ns
+            made = series.stat().st_mtime_ns
+            if table.stat().st_mtime_ns < made:
+                return None
             with os.scandir(self.runs_dir) as entries:
-                if any(e.stat().st_mtime_ns > written for e in entries if not e.name.startswith(".")):
-                    return None
-            frame = pd.read_parquet(table)
-            listed = list(zip(frame["run_id"], frame["config_hash"], frame["status"], strict=True))
+                for entry in entries:
+                    info = entry.stat()
+                    if not entry.name.startswith(".") and max(info.st_mtime_ns, info.st_ctime_ns) > made:
+                        return None
+            frame = pd.read_parquet(table, page_checksum_verification=True)
+            listed = list(frame[["run_id", "config_hash", "status"]].itertuples(index=False, name=None))
         except (OSError, ValueError, KeyError, pa.ArrowException):
             return None
         if listed != [(spec.run_id, spec.config_hash, "ok") for spec in runs]:

@@ -293,7 +293,8 @@ def run_sweep(
     progress: bool = True,
     executor: Executor | None = None,
 ) -> SweepReport:
-    """Run every run of ``scenario`` not already in its results folder; consolidate the tables.
+    """Run every run of ``scenario`` not already in its results folder; consolidate the tables
+    (unless every run was finished before and the tables are current: the runs table is then read back).
 
     Args:
         scenario: A validated scenario (see :func:`smegrowth.scenario.load_scenario`).
@@ -362,7 +363,7 @@ def run_sweep(
                         executor.close(wait=False)
                         executor = None
                     made = {s.run_id for s in todo}
-                    current = None if made else store.current_tables(plan.runs)  # a finished sweep again
+                    current = None if made else store.current_runs_table(plan.runs)  # a finished sweep again
                     report.runs = current if current is not None else store.consolidate(plan.runs)
                     damaged = set(store.quarantined) & (set(done) | made)
                     store.quarantined.clear()

@@ -309,39 +309,65 @@ def test_resume_skips_finished_runs_and_gives_the_same_tables(in_process, tmp_pa
     assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
 
 
-def test_finished_sweep_resumed_reads_its_tables_unless_they_are_stale(in_process, tmp_path):
-    """Resuming a finished sweep gives its runs table without re-reading every run file (the
-    tables stay as written); tables that no longer match the run files are made again."""
-    folder, path = in_process
+def test_finished_sweep_run_again_reads_its_runs_table_unless_the_tables_are_stale(in_process, tmp_path,
+                                                                                  monkeypatch):
+    """Running a finished sweep again gives the runs table it made, without re-reading every run file
+    or rewriting the tables; tables that may not match the run files any more are made again."""
+    _, path = in_process
     out = tmp_path / "finished"
-    shutil.copytree(folder, out)
+    first = sweep_report(path, workers=1, out=out, progress=False)
     table, series = out / "runs.parquet", out / "timeseries.parquet"
-    written = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (table, series)}
-    read_runs = []
+    reads = []
     original = store_module.ResultsStore._read_summary
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store_module.ResultsStore, "_read_summary",
-                      lambda self, spec: read_runs.append(spec.run_id) or original(self, spec))
-        report = sweep_report(path, workers=1, out=out, progress=False)
-        assert (report.skipped, report.ok, report.failed) == (8, 0, 0)
-        assert read_runs == []
-        assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (table, series)} == written
-        assert_frame_equal(report.runs, pd.read_parquet(folder / "runs.parquet"))
+    monkeypatch.setattr(store_module.ResultsStore, "_read_summary",
+                        lambda self, spec: reads.append(spec.run_id) or original(self, spec))
 
-        # a run file newer than the tables (copied in after they were made): made again from the files
-        summary = out / "runs" / "baseline-s0000-r000.arrow"
-        os.utime(summary, ns=(summary.stat().st_atime_ns, written[table][1] + 10**9))
+    def again(made: int = 0) -> int:
+        """Run the sweep again; the number of runs whose files it read (0: it read the runs table)."""
+        reads.clear()
         report = sweep_report(path, workers=1, out=out, progress=False)
-        assert len(read_runs) == 8 and table.stat().st_mtime_ns > written[table][1]
-        assert_frame_equal(comparable(report.runs), tables(folder)[0])
+        assert (report.skipped, report.ok, report.failed) == (8 - made, made, 0)
+        assert_frame_equal(comparable(report.runs), comparable(first.runs))
+        return len(reads)
 
-        # a runs table that lists other runs, or a damaged time-series table: made again
-        pq.write_table(pq.read_table(table).slice(0, 7), table)
-        series.write_bytes(series.read_bytes()[:-10])
-        report = sweep_report(path, workers=1, out=out, progress=False)
-        assert len(read_runs) == 16 and report.skipped == 8
-    assert_frame_equal(tables(out)[0], tables(folder)[0])
-    assert_frame_equal(tables(out)[1], tables(folder)[1])
+    def stamps() -> list[tuple[bytes, int]]:
+        return [(p.read_bytes(), p.stat().st_mtime_ns) for p in (table, series)]
+
+    written = stamps()
+    assert again() == 0 and stamps() == written
+    assert_frame_equal(sweep_report(path, workers=1, out=out, progress=False).runs, first.runs)
+
+    # a run file written after the tables (a copy of it put back): made again from the files, once
+    summary = out / "runs" / "baseline-s0000-r000.arrow"
+    summary.write_bytes(summary.read_bytes())
+    assert again() == 8 and again() == 0
+
+    # two runs' time series swapped by renaming (their modification times kept): both made again
+    runs = out / "runs"
+    os.replace(runs / "reloan-s0000-r000.ts.arrow", runs / "swap.tmp")
+    os.replace(runs / "reloan-s0000-r001.ts.arrow", runs / "reloan-s0000-r000.ts.arrow")
+    os.replace(runs / "swap.tmp", runs / "reloan-s0000-r001.ts.arrow")
+    assert again(made=2) == 8 + 8 and again() == 0  # read, then read again with the two remade
+
+    # a time-series table newer than the runs table (a consolidation stopped between the two)
+    os.utime(series, ns=(series.stat().st_atime_ns, table.stat().st_mtime_ns + 1))
+    assert again() == 8 and again() == 0
+
+    # a runs table that does not list every run
+    pq.write_table(pq.read_table(table).slice(0, 7), table)
+    assert again() == 8 and again() == 0
+
+    # a byte of the runs table's data changed in place, its modification time kept: the last byte of
+    # the dictionary of little giants' values, the top byte of one of them (found by its page's checksum)
+    parquet = pq.ParquetFile(table)
+    chunk = parquet.metadata.row_group(0).column(parquet.schema_arrow.names.index("little_giants"))
+    assert chunk.has_dictionary_page
+    data, when = bytearray(table.read_bytes()), table.stat()
+    data[chunk.data_page_offset - 1] ^= 0xFF
+    table.write_bytes(bytes(data))
+    os.utime(table, ns=(when.st_atime_ns, when.st_mtime_ns))
+    assert again() == 8 and again() == 0
+    assert_frame_equal(tables(out)[1], tables(in_process[0])[1])
 
 
 def test_changed_scenario_is_refused_unless_fresh(tmp_path):
