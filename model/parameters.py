@@ -337,8 +337,8 @@ class CreditParams(_Group):
         le=10,
         description=(
             "Highest debt per yuan of annual sales after the loan: banks size SME credit on sales (CBRC 2010 "
-            "working-capital loan rules; the loan-to-sales cap of Dosi, Fagiolo & Roventini 2010). Hand-set at "
-            "the 99.9th percentile of debt/sales in the starting population (0.94)."
+            "working-capital loan rules; the loan-to-sales cap of Dosi, Fagiolo & Roventini 2010). Hand-set just "
+            "above the 99.9th percentile of debt/sales in the starting population (0.94)."
         ),
     )
     loss_given_default: float = Field(

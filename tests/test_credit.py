@@ -4,10 +4,14 @@ import numpy as np
 import pytest
 from smegrowth import EnterpriseModel
 from smegrowth.credit import _needs, _spending
+from smegrowth.parameters import Parameters
+
+CREDIT = Parameters().credit
 
 
 def needs(**columns):
-    """``credit._needs`` for one bank, columns given by name (defaults: a firm owing nothing)."""
+    """``credit._needs`` for one bank at the default credit settings, columns given by name (defaults:
+    a firm owing nothing)."""
     n = len(next(iter(columns.values())))
     zeros = np.zeros(n)
     c = {name: np.asarray(columns.get(name, zeros), dtype=float)
@@ -15,7 +19,7 @@ def needs(**columns):
                       "renewal", "expansion")}
     return _needs(c["debt"], c["cash"], c["loan_rate"], c["revenue"], c["annual_revenue"], c["capital"],
                   c["rd"], c["digital"], c["renewal"], c["expansion"], np.zeros(n, dtype=np.intp), 1,
-                  8.0, 0.15, 0.7, 1.0)
+                  CREDIT.maturity, CREDIT.cash_buffer, CREDIT.max_leverage, CREDIT.max_debt_to_sales)
 
 
 def test_a_loan_request_is_capped_by_debt_to_assets_and_by_debt_to_sales():
@@ -28,8 +32,8 @@ def test_a_loan_request_is_capped_by_debt_to_assets_and_by_debt_to_sales():
     )
     remaining = np.array([10.0, 80.0, 80.0, 400.0]) - principal
     assert request[0] == pytest.approx(need[0])
-    assert request[1] == pytest.approx(1.0 * 100.0 - remaining[1])
-    assert request[2] == pytest.approx(0.7 * (100.0 + 500.0) - remaining[2])
+    assert request[1] == pytest.approx(CREDIT.max_debt_to_sales * 100.0 - remaining[1])
+    assert request[2] == pytest.approx(CREDIT.max_leverage * (100.0 + 500.0) - remaining[2])
     assert request[3] == 0.0
     assert (request <= need).all()
 
@@ -64,7 +68,8 @@ def test_ten_years_of_the_baseline_bring_no_banking_collapse(seed):
         capital_ratio.append((model.accounts.bank_equity / model.accounts.bank_loans).min())
     ts = model.timeseries().iloc[1:]
     # (without the tax reserve, seed 7 gives 0.115, 0.098 and 1.56: each half of the fix is needed)
-    assert min(capital_ratio) > 0.12  # above the capital requirement, 0.105
+    assert min(capital_ratio) > 0.12  # above the capital requirement
+    assert CREDIT.capital_requirement < 0.12
     assert ts["default_rate"].max() < 0.09
     assert ts["approval_rate"].min() > 0.7
     assert ts["exits"].max() < 1.4 * ts["exits"].median()
