@@ -24,12 +24,14 @@ fail are retried when the sweep is resumed.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -37,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when used: the command line starts the fork server before them
@@ -515,12 +518,53 @@ def uses_worker_server(workers: int | None = None, scheduler: str | None = None,
     return dask_local or local_workers(workers) > 1
 
 
+def _is_main_test(test: ast.expr) -> bool:
+    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = {test.left.__class__, test.comparators[0].__class__}
+    names = [n.id for n in (test.left, test.comparators[0]) if isinstance(n, ast.Name)]
+    texts = [n.value for n in (test.left, test.comparators[0]) if isinstance(n, ast.Constant)]
+    return sides == {ast.Name, ast.Constant} and names == ["__name__"] and texts == ["__main__"]
+
+
+def unguarded_main_call() -> tuple[str, int] | None:
+    """Where the main script calls this at its top level outside ``if __name__ == "__main__":``
+    (its file and line), or None. Local worker processes run the main script again as they start
+    (Python's ``forkserver`` and ``spawn`` start methods), so such a call would start a sweep in
+    every worker, and the workers die. Scripts run with ``python -c``, notebooks and the
+    ``smegrowth`` command are never run again (or are guarded)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and _is_main_test(node.test)
+                and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line)):
+            return None
+    return path, line
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None,
                   dask_local: bool = False, runs: int | None = None) -> Executor:
     """The executor for these options: Dask if asked, in-process for one worker, else a pool.
 
     ``workers`` defaults to the number of CPUs; with ``dask_local`` it is the local cluster's size.
     With ``runs`` (the number of runs to make) no more local workers than runs are started.
+
+    Raises:
+        ExecutorError: contradictory options, or local workers asked for by a main script outside
+            ``if __name__ == "__main__":`` (see :func:`unguarded_main_call`).
     """
     if scheduler and dask_local:
         raise ExecutorError("give either --scheduler or --dask-local, not both")
@@ -529,6 +573,13 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
     n = local_workers(workers, runs)
     if scheduler:
         return DaskExecutor(scheduler=scheduler)
+    if dask_local or n > 1:
+        where = unguarded_main_call()
+        if where is not None:
+            raise ExecutorError(
+                f"{where[0]}:{where[1]}: a sweep on local worker processes is started at the top level of the "
+                "script, which every worker runs again as it starts: put it under "
+                '`if __name__ == "__main__":` (or use workers=1)')
     if dask_local:
         return DaskExecutor(local_workers=n)
     return InProcess() if n == 1 else ProcessPool(n)

@@ -164,6 +164,33 @@ def test_the_command_line_loads_the_model_only_when_a_command_runs():
     assert done.stdout.strip() == "[]"
 
 
+SCRIPT_SWEEP = """import smegrowth as sg
+runs = sg.sweep({scenario!r}, workers=2, out={out!r}, progress=False)
+print(len(runs), (runs.status == "ok").sum())
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_that_sweeps_on_workers_outside_its_main_guard_is_refused_at_once(tmp_path, guarded):
+    """Local workers run the main script again as they start: a sweep at its top level would start
+    a sweep in every worker, and every run would fail as its worker died. It is refused before
+    anything is written, naming the script's line; under ``if __name__ == "__main__":`` it runs."""
+    scenario = write(tmp_path, "s.yaml", "name: s\nscale: 0.005\nquarters: 1\ndesign:\n  replicates: 2\n")
+    body = SCRIPT_SWEEP.format(scenario=str(scenario), out=str(tmp_path / "out"))
+    if guarded:
+        body = 'if __name__ == "__main__":\n' + textwrap.indent(body, "    ")
+    script = write(tmp_path, "my_script.py", body)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    if guarded:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["2", "2"]
+    else:
+        assert done.returncode != 0
+        assert f"{script}:2: a sweep on local worker processes is started at the top level" in done.stderr
+        assert 'if __name__ == "__main__":' in done.stderr.splitlines()[-1]
+        assert not (tmp_path / "out").exists()
+
+
 def test_the_package_names_resolve_as_before():
     import smegrowth
     import smegrowth.sweep  # the submodule does not hide the function of the same name
