@@ -3,7 +3,7 @@
 Parameters are grouped by the economic mechanism they belong to. Every field can be overridden from a
 scenario file by its dotted name (``credit.capital_requirement: 0.12``); see :meth:`Parameters.override`.
 Money is in million yuan, time in quarters unless a field says "per year". "Calibration" means the value
-was chosen so the baseline reproduces the targets of shared/FACTS.md (see experiments/validate).
+was chosen so the baseline reproduces the targets of docs/FACTS.md (see experiments/validate).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The synthetic starting population of 2024 Q4 (shared/FACTS.md §1, §7).
+"""The synthetic starting population of 2024 Q4 (docs/FACTS.md §1, §7).
 
 At ``scale=1.0`` it holds 141,000 SRDI SMEs of which 14,600 little giants, and 358 unicorns, with
 sector shares from :mod:`smegrowth.sectors`, lognormal firm sizes with a Pareto upper tail

@@ -2,7 +2,7 @@
 
 Each sector has a demand process (annual real growth and quarterly volatility), an exposure to the
 consumer trade-in programmes, a capital intensity, a technological opportunity and its shares in the
-starting population. Shares come from shared/FACTS.md §1 where a figure exists (little giants ~90 %
+starting population. Shares come from docs/FACTS.md §1 where a figure exists (little giants ~90 %
 manufacturing; unicorns AI 14.1 %, semiconductors 12.2 %, ~70 % frontier tech) and are otherwise a
 stated calibration. All defaults can be overridden from YAML as ``sectors.<key>.<field>``.
 """

@@ -16,7 +16,7 @@ statistic named in ``targets.yaml``:
   the first simulated year;
 - **counts and flows** from the quarterly time series: the starting stocks (2024Q4) and the flows
   of the first ``flow_years`` simulated years (default 1: the calendar year 2025, the year the
-  2024 figures of shared/FACTS.md speak for). Every flow is also reported averaged over all
+  2024 figures of docs/FACTS.md speak for). Every flow is also reported averaged over all
   complete simulated years as ``<statistic>_all_years``, which shows drift away from the start.
 
 Exit means insolvency only (status ``EXITED``); listing and acquisition are departures, not exits.

@@ -1,4 +1,4 @@
-"""Estimators for the stylised facts of firm dynamics (shared/FACTS.md §8).
+"""Estimators for the stylised facts of firm dynamics (docs/FACTS.md §8).
 
 Each function takes plain numpy arrays or pandas objects, so it works on model output and on real
 data alike:

@@ -1,7 +1,7 @@
 """Calibration and validation targets, and their comparison with model statistics.
 
 The targets live in ``targets.yaml`` next to this module: the 2024 counts and flows of
-shared/FACTS.md §1–7 and the stylised facts of firm dynamics of §8. Each names the model statistic
+docs/FACTS.md §1–7 and the stylised facts of firm dynamics of §8. Each names the model statistic
 it is compared with; :func:`compare` takes, for each statistic, its values over replicate runs and
 reports whether their mean falls inside the target's acceptance range.
 
@@ -50,7 +50,7 @@ class Target:
         tolerance_kind: ``"absolute"`` (in the statistic's units) or ``"relative"`` (a fraction of
             the target), or ``None``.
         units: units of the statistic.
-        source: citation, as in shared/FACTS.md.
+        source: citation, as in docs/FACTS.md.
         note: how the acceptance range was derived and what the statistic means.
     """
 
