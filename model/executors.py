@@ -375,7 +375,7 @@ class DaskExecutor(Executor):
         self._cluster: Any = None
         try:
             if scheduler:
-                self._client = Client(scheduler, timeout="15s")
+                self._client = _connect(Client, scheduler)
                 self.description = f"Dask cluster at {scheduler}"
             else:
                 workers = local_workers or os.cpu_count() or 1
@@ -391,6 +391,11 @@ class DaskExecutor(Executor):
             self.close()
             where = scheduler or "a local cluster"
             raise ExecutorError(f"cannot connect to Dask at {where}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - an address of another protocol (tls:// without a
+            self.close()  # certificate, ucx:// without UCX, ws:// to a web server) fails in many ways
+            if not scheduler:
+                raise
+            raise ExecutorError(f"cannot connect to Dask at {scheduler}: {type(exc).__name__}: {exc}") from None
         try:
             self._identity = _check_workers(self._client)
         except ExecutorError:
@@ -441,6 +446,40 @@ class DaskExecutor(Executor):
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+CONNECT_TIMEOUT = 15.0
+"""Seconds to wait for a Dask scheduler to answer (see :func:`_connect`)."""
+
+
+def _connect(client: Callable[..., Any], address: str) -> Any:
+    """A Dask ``client`` of the scheduler at ``address``, within :data:`CONNECT_TIMEOUT` seconds.
+
+    ``distributed``'s own timeout covers opening the connection but not the handshake after it, so
+    an address where something else listens (a web server, say) would wait for ever: the client is
+    made on another thread, which is left behind if it does not finish in time.
+
+    Raises:
+        TimeoutError: nothing answered as a Dask scheduler in time.
+        Exception: what ``distributed`` raised.
+    """
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = client(address, timeout=f"{CONNECT_TIMEOUT}s")
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller's thread
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5.0)
+    if "error" in made:
+        raise made["error"]
+    if "client" not in made:
+        raise TimeoutError(f"nothing answered as a Dask scheduler within {CONNECT_TIMEOUT:.0f} s "
+                           "(does another program listen there?)")
+    return made["client"]
 
 
 BATCH_MAX = 4
@@ -566,6 +605,8 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
         ExecutorError: contradictory options, or local workers asked for by a main script outside
             ``if __name__ == "__main__":`` (see :func:`unguarded_main_call`).
     """
+    if scheduler is not None and not scheduler.strip():
+        raise ExecutorError("--scheduler needs the address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     if scheduler and dask_local:
         raise ExecutorError("give either --scheduler or --dask-local, not both")
     if workers is not None and workers < 1:

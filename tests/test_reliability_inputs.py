@@ -562,3 +562,67 @@ def test_model_failure_in_run_is_one_line_exit_1(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr == ("error: the run failed: FloatingPointError: simulated failure (give "
                              "--out DIR to keep the traceback)\n")
+
+
+@pytest.fixture
+def silent_listener():
+    """A TCP port on 127.0.0.1 where something accepts connections and never answers, as a web
+    server or another program does to a Dask client's handshake."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_scheduler_address_where_no_dask_answers_fails_in_one_line(tmp_path, monkeypatch, silent_listener):
+    """distributed waits for ever for the handshake of a port that accepts and stays silent; the
+    sweep gives up after the connection timeout instead, in one line, with nothing written."""
+    from smegrowth import executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nscale: 0.002\nquarters: 1\ndesign: {replicates: 2}\n")
+    result = invoke("sweep", str(path), "--scheduler", silent_listener, "--out", str(tmp_path / "out"))
+    record("input: scheduler that never answers")
+    assert outcome(result) == "refused"
+    assert result.stderr == (f"error: cannot connect to Dask at {silent_listener}: nothing answered as a Dask "
+                             "scheduler within 1 s (does another program listen there?)\n")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, fragment", [
+    ("", "--scheduler needs the address of a Dask scheduler"),
+    (" ", "--scheduler needs the address of a Dask scheduler"),
+    ("tls://127.0.0.1:1", "cannot connect to Dask at tls://127.0.0.1:1: TypeError: "),
+    ("ucx://127.0.0.1:1", "cannot connect to Dask at ucx://127.0.0.1:1: "),
+])
+def test_scheduler_addresses_dask_cannot_use_fail_in_one_line(tmp_path, address, fragment):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nscale: 0.002\nquarters: 1\ndesign: {replicates: 2}\n")
+    result = invoke("sweep", str(path), f"--scheduler={address}", "--out", str(tmp_path / "out"))
+    record("input: scheduler address")
+    assert outcome(result) == "refused"
+    assert result.stderr.startswith(f"error: {fragment}"), result.stderr
+    assert not (tmp_path / "out").exists()
+
