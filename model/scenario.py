@@ -181,12 +181,15 @@ def read_yaml(path: Path, display: str) -> tuple[str, dict[str, Any], yaml.Mappi
     try:
         if path.is_dir():
             raise ScenarioError("is a folder, not a scenario file", display)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if path.exists() and not path.is_file():  # read, /dev/zero never ends and a pipe may never start
+            raise ScenarioError("is a device, pipe or socket, not a scenario file", display)
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
             raise ScenarioError(
                 f"file is larger than {MAX_FILE_BYTES // 1000} kB; a scenario is a short YAML text",
                 display,
             )
-        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError("file not found", display) from None
     except OSError as exc:

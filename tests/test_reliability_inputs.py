@@ -626,3 +626,16 @@ def test_scheduler_addresses_dask_cannot_use_fail_in_one_line(tmp_path, address,
     assert result.stderr.startswith(f"error: {fragment}"), result.stderr
     assert not (tmp_path / "out").exists()
 
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_device_or_pipe_given_as_a_scenario_is_refused_without_reading_it(tmp_path):
+    """/dev/zero reports a size of 0 and never ends; a named pipe blocks until someone writes."""
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    for path in (Path("/dev/zero"), pipe):
+        if not path.exists():
+            continue
+        result = invoke("check", str(path))
+        record("input: device or pipe")
+        assert outcome(result) == "refused"
+        assert result.stderr == f"error: {path}: is a device, pipe or socket, not a scenario file\n"
