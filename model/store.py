@@ -452,6 +452,11 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
                          "again") from None
     if not isinstance(data, dict) or "scenario" not in data or "versions" not in data:
         raise ForeignManifestError(f"{path} is not a smegrowth manifest; choose another --out")
+    kinds = {"scenario": dict, "versions": dict, "model": dict, "format": int}
+    for key, kind in kinds.items():
+        if key in data and not (isinstance(data[key], kind) and not isinstance(data[key], bool)):
+            raise StoreError(f"{path}: damaged manifest ({key} is {type(data[key]).__name__}, not "
+                             f"{'an object' if kind is dict else 'a whole number'}); use --fresh to start again")
     return data
 
 

@@ -801,6 +801,20 @@ def test_unreadable_manifest_is_one_clear_line(tmp_path, scenario, reference):
     assert finished(out) == RUNS
 
 
+
+@pytest.mark.parametrize("key, value, kind", [("versions", [], "list"), ("model", "x", "str"),
+                                              ("scenario", "x", "str"), ("format", "3", "str")])
+def test_a_manifest_field_of_the_wrong_type_is_one_clear_line(tmp_path, scenario, reference, key, value, kind):
+    """A manifest edited by hand (or damaged) that is still JSON names the field that is wrong, and
+    the sweep's runs stay as they are."""
+    out = tmp_path / "out"
+    shutil.copytree(reference[1], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, key: value}))
+    result = CliRunner().invoke(app, ["sweep", str(scenario), "--workers", "1", "--out", str(out)])
+    one_line_error(result, f"manifest.json: damaged manifest ({key} is {kind}, not ", "--fresh")
+    assert finished(out) == RUNS
+
 # --- two sweeps at once ---------------------------------------------------------------------------
 
 
