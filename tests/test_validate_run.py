@@ -197,12 +197,16 @@ def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
     (blocked / "panel.png").mkdir(parents=True)
     misspelt = tmp_path / "misspelt.yaml"
     misspelt.write_text("targets:\n  - {name: a, statistic: growth_sdd, target: [0, 1], source: me}\n")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("targets: []\n")
     cases = [
         (["--out", str(blocked)], "panel.png: is a folder, not a file"),
         (["--out", str(tmp_path / "t1"), "--targets", str(tmp_path / "nosuch.yaml")],
          "--targets " + str(tmp_path / "nosuch.yaml") + ": No such file or directory"),
         (["--out", str(tmp_path / "t2"), "--targets", str(misspelt)],
          "target 'a': the model computes no statistic 'growth_sdd'; did you mean 'growth_sd'?"),
+        (["--out", str(tmp_path / "t3"), "--targets", str(empty)],
+         f"{empty}: the 'targets' list is empty: nothing to validate against"),
     ]
     for args, message in cases:
         result = CliRunner().invoke(cli_app, ["validate", "--seeds", "1", "--scale", "0.002", "--years", "1",
@@ -212,7 +216,7 @@ def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
         assert len(errors) == 1 and message in errors[0], result.stderr
         assert "Traceback" not in result.output
     assert [p.name for p in blocked.iterdir()] == ["panel.png"]
-    assert not (tmp_path / "t1").exists() and not (tmp_path / "t2").exists()
+    assert not any((tmp_path / name).exists() for name in ("t1", "t2", "t3"))
 
 
 def test_experiment_script_runs(tmp_path, capsys):

@@ -221,6 +221,8 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
             raise ValueError(f"{file}: not UTF-8 text (byte {err.start} cannot be decoded)") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("targets"), list):
         raise ValueError(f"{file}: expected a mapping with a 'targets' list")
+    if not document["targets"]:
+        raise ValueError(f"{file}: the 'targets' list is empty: nothing to validate against")
     targets = [_parse_target(entry, i, file) for i, entry in enumerate(document["targets"])]
     names = [t.name for t in targets]
     duplicates = sorted({n for n in names if names.count(n) > 1})
