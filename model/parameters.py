@@ -544,6 +544,8 @@ class Parameters(_Group):
         for share, count in firms.items():
             if count > 0 and sum(getattr(s, share) for s in self.sectors.values()) <= 0:
                 raise ValueError(f"sectors: {share} is zero in every sector, so its firms have no sector")
+        if min(self.credit.bank_shares) < 0:
+            raise ValueError(f"credit.bank_shares: a share cannot be negative, got {self.credit.bank_shares}")
         if sum(self.credit.bank_shares) <= 0:
             raise ValueError("credit.bank_shares: the shares add up to zero")
         return self

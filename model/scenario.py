@@ -803,7 +803,9 @@ def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any)
         if not lever or not setting or "." in setting:
             raise scenario.error(path, "a lever axis is named levers.<lever>.<setting>")
         cls = _lever_field(scenario, path, lever, setting)
-        integer = _is_integer_annotation(cls.Settings.model_fields[setting].annotation)
+        annotation = cls.Settings.model_fields[setting].annotation
+        integer = _is_integer_annotation(annotation)
+        yes_no = annotation is bool
     else:
         defaults = default_parameters()
         if name not in defaults:
@@ -812,6 +814,10 @@ def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any)
             raise scenario.error(path, f"unknown parameter '{name}'{hint}")
         default = defaults[name]
         integer = isinstance(default, int) and not isinstance(default, bool)
+        yes_no = isinstance(default, bool)
+    if sampled and yes_no:
+        raise scenario.error(path, f"a yes/no setting cannot be sampled between bounds (a {design.type} design); "
+                                   "list [true, false] in a grid design")
     if sampled:
         if not isinstance(spec, Mapping) or set(spec) != {"low", "high"}:
             raise scenario.error(

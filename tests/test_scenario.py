@@ -550,6 +550,36 @@ def test_a_design_axis_value_that_does_not_fit_is_refused_at_check(tmp_path):
         load_scenario(path)
 
 
+@pytest.mark.parametrize("design", ["lhs", "sobol"])
+def test_a_yes_no_setting_sampled_between_bounds_is_refused_at_check(tmp_path, design):
+    """Sampling a yes/no parameter between bounds makes numbers the model refuses in every run;
+    check says so and how to vary it instead (a grid of [true, false], which is accepted)."""
+    path = write(tmp_path, "yes_no.yaml", f"""
+        name: yes_no
+        design:
+          type: {design}
+          samples: 4
+          uncertainties:
+            sectors.nev_battery.manufacturing: {{low: 0, high: 1}}
+    """)
+    with pytest.raises(ScenarioError, match=r":6: design.uncertainties.sectors.nev_battery.manufacturing: a yes/no "
+                                            rf"setting cannot be sampled between bounds \(a {design} design\); list "
+                                            r"\[true, false\] in a grid design"):
+        load_scenario(path)
+    grid = write(tmp_path, "grid.yaml", """
+        name: grid
+        design: {type: grid, uncertainties: {sectors.nev_battery.manufacturing: [true, false]}}
+    """)
+    assert load_scenario(grid).points() == 2
+
+
+def test_negative_bank_shares_are_refused():
+    from smegrowth.parameters import ParameterError, Parameters
+
+    with pytest.raises(ParameterError, match=r"credit.bank_shares: a share cannot be negative, got \[1.0, -0.5, 0.5\]"):
+        Parameters().override({"credit.bank_shares": [1.0, -0.5, 0.5]})
+
+
 def test_the_same_lever_module_imported_under_two_names_is_one_lever(tmp_path, monkeypatch):
     package = tmp_path / "studies"
     package.mkdir()
