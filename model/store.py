@@ -121,7 +121,7 @@ class StoreWriteError(StoreError):
 
 def _write_error(folder: Path, exc: OSError, done: int | None = None) -> StoreWriteError:
     reason = exc.strerror or str(exc) or type(exc).__name__
-    safe = (f"; the {done} run{'' if done == 1 else 's'} finished so far are safe" if done
+    safe = (f"; the {done} run{' finished so far is' if done == 1 else 's finished so far are'} safe" if done
             else "")
     fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
            else "make it writable or choose another --out")

@@ -249,6 +249,12 @@ class Progress:
             self._bar.start()
             self._task = self._bar.add_task(label, total=total, failed="")
 
+    def add(self, runs: int) -> None:
+        """``runs`` more runs to make (runs found damaged and made again)."""
+        self.total += runs
+        if self._bar is not None:
+            self._bar.update(self._task, total=self.total)
+
     def update(self, result: RunResult) -> None:
         self.done += 1
         self.failed += 0 if result.ok else 1
@@ -373,6 +379,7 @@ def run_sweep(
                     report.ok -= len(damaged & made)
                     done = done - damaged
                     todo = [s for s in plan.execution_order() if s.run_id in damaged]
+                    bar.add(len(todo))
             except KeyboardInterrupt as exc:
                 report.interrupted, report.interruption = True, exc
                 if own_executor and executor is not None:

@@ -746,6 +746,23 @@ def test_damage_found_while_consolidating_is_made_again_at_once(tmp_path, scenar
     assert any("reloan-s0000-r007" in p.name for p in (out / "corrupt").iterdir())
 
 
+
+def test_progress_counts_the_runs_made_again_after_consolidating(tmp_path, scenario, reference, capsys):
+    """Two runs missing and one found damaged while consolidating: the progress lines count to 3 of 3
+    (they counted past their total, '3/2 runs', with a negative ETA)."""
+    out = tmp_path / "out"
+    shutil.copytree(reference[1], out)
+    runs = out / "runs"
+    for run in ("baseline-s0000-r001", "baseline-s0000-r002"):
+        for suffix in (".arrow", ".ts.arrow"):
+            (runs / f"{run}{suffix}").unlink()
+    shutil.copy(runs / "reloan-s0000-r000.arrow", runs / "reloan-s0000-r007.arrow")
+    report = run_sweep(load_scenario(scenario), out=out, workers=1, progress=True)
+    assert report.ok == 3
+    lines = [line for line in capsys.readouterr().err.splitlines() if " runs, " in line]
+    assert lines[-1].startswith("3/3 runs, 0 failed, "), lines
+    assert all("ETA -" not in line for line in lines), lines
+
 def test_run_files_whose_schema_is_damaged_or_foreign_are_made_again(tmp_path, scenario, reference):
     """A time series whose schema no longer matches its checksum (read before its data, to merge the
     runs' columns), and one from elsewhere whose column has another type (checksums valid: not this
