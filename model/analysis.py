@@ -50,8 +50,14 @@ COST_EFFECTIVENESS: dict[str, tuple[str, float]] = {
 
 KIND_OUTCOMES: tuple[str, ...] = ("smes", "little_giants", "unicorns")
 PAIR_KEYS: tuple[str, ...] = ("sample", "replicate")
-ID_COLUMNS = ("run_id", "policy", "sample", "replicate", "seed", "status", "error", "quarter",
-              "step")
+TIMING_COLUMNS = ("elapsed_s", "config_hash")
+"""Runs-table columns on how a run was made (:data:`smegrowth.runner.TIMING_COLUMNS`)."""
+RUNS_REQUIRED = ("run_id", "policy")
+"""Columns ``runs.parquet`` must have (``sample`` and ``replicate`` have defaults)."""
+SERIES_REQUIRED = ("run_id", "policy", "step", "quarter")
+"""Columns ``timeseries.parquet`` must have when it has rows."""
+NUMERIC_IDS = ("sample", "replicate", "seed", "step")
+"""Identifier columns that hold numbers."""
 
 
 class ResultsError(ValueError):
@@ -59,6 +65,35 @@ class ResultsError(ValueError):
 
     The message is one line meant for the user; the CLI prints it as ``error: <message>``.
     """
+
+
+class OutcomeError(ResultsError):
+    """An outcome asked for that the results do not hold as an outcome (the CLI names its
+    ``--outcomes`` option)."""
+
+
+def column_kind(name: str) -> str | None:
+    """What a results column that is not an outcome holds (None for an outcome column)."""
+    if name in ("run_id", "policy", "sample", "replicate", "seed"):
+        return "it identifies the run"
+    if name in ("status", "error"):
+        return "it is the run's status"
+    if name in ("quarter", "step"):
+        return "it is the time axis"
+    if name in TIMING_COLUMNS:
+        return "it records how the run was made"
+    if name.startswith("lever."):
+        return "it is a lever setting"
+    if name.startswith("param."):
+        return "it is an uncertain parameter's value"
+    return None
+
+
+def _listing(names: Sequence[str], most: int = 6) -> str:
+    """``a, b, c`` or, for a long list, its first names and how many there are."""
+    if len(names) <= most:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:most])}, ... ({len(names)} in all)"
 
 
 @dataclass
@@ -89,22 +124,38 @@ class Results:
 
     @property
     def ok_timeseries(self) -> pd.DataFrame:
+        """The time series of the runs that finished; a :class:`ResultsError` if the results have
+        none, or none for those runs."""
+        where = self.path / "timeseries.parquet" if self.path else "the time series"
         if self.timeseries is None:
             raise ResultsError(f"{self._where()}has no timeseries.parquet")
         ok_ids = set(self.ok_runs["run_id"]) if "run_id" in self.runs else None
         ts = self.timeseries
         if ok_ids is not None and "run_id" in ts:
             ts = ts[ts["run_id"].isin(ok_ids)]
+        if ts.empty and not self.ok_runs.empty:
+            raise ResultsError(f"{where} has no rows for the {len(self.ok_runs)} successful runs; "
+                               "running the sweep again rebuilds it from its runs")
         return ts
 
     def _where(self) -> str:
         return f"{self.path} " if self.path else "results "
 
     def outcome_columns(self) -> list[str]:
-        """Numeric outcome columns of ``runs`` (not identifiers, lever settings or parameters)."""
-        return [c for c in self.runs.columns
-                if c not in ID_COLUMNS and not c.startswith(("lever.", "param."))
-                and pd.api.types.is_numeric_dtype(self.runs[c])]
+        """Numeric outcome columns of ``runs`` (not identifiers, lever settings, parameters or
+        timing)."""
+        return _outcomes_of(self.runs)
+
+    def series_outcomes(self) -> list[str]:
+        """Outcomes at a quarter: the time series' outcome columns, and ``<name>_total`` (summed)
+        and ``<name>_mean`` (averaged) over the quarters up to it."""
+        names = _outcomes_of(self.ok_timeseries)
+        return names + [f"{c}_total" for c in names] + [f"{c}_mean" for c in names]
+
+
+def _outcomes_of(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns
+            if column_kind(c) is None and pd.api.types.is_numeric_dtype(frame[c])]
 
 
 def load_results(path: str | Path) -> Results:
@@ -121,21 +172,55 @@ def load_results(path: str | Path) -> Results:
     runs_file = path / "runs.parquet"
     if not runs_file.is_file():
         raise ResultsError(f"{path} is not a results folder: runs.parquet is missing")
-    runs = _read_table(runs_file)
-    for col in ("policy",):
-        if col not in runs:
-            raise ResultsError(f"{runs_file} has no '{col}' column")
-    runs = _with_defaults(runs)
+    runs = _with_defaults(_checked(runs_file, _read_table(runs_file), RUNS_REQUIRED))
     ts_file = path / "timeseries.parquet"
-    ts = _with_defaults(_read_table(ts_file)) if ts_file.is_file() else None
+    ts = None
+    if ts_file.is_file():
+        ts = _read_table(ts_file)
+        # a sweep whose runs all failed writes a time series of no rows and only the run ids
+        ts = _with_defaults(_checked(ts_file, ts, SERIES_REQUIRED if len(ts) else ()))
     manifest_file = path / "manifest.json"
-    manifest: dict[str, Any] = {}
-    if manifest_file.is_file():
-        try:
-            manifest = json.loads(manifest_file.read_text())
-        except json.JSONDecodeError as exc:
-            raise ResultsError(f"{manifest_file} is not valid JSON: {exc}") from None
+    manifest = _read_manifest(manifest_file) if manifest_file.is_file() else {}
     return Results(runs=runs, timeseries=ts, manifest=manifest, path=path)
+
+
+def _checked(path: Path, frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
+    """``frame`` read from ``path`` if it has the ``required`` columns, numbers in its numeric
+    id columns and numbers in its outcome columns; else a :class:`ResultsError` naming the column."""
+    missing = [c for c in required if c not in frame]
+    if missing:
+        raise ResultsError(f"{path} has no '{missing[0]}' column; not a smegrowth results table")
+    for col in frame.columns:
+        values = frame[col]
+        if col not in NUMERIC_IDS and column_kind(col) is not None:
+            continue
+        if not pd.api.types.is_numeric_dtype(values) and not values.isna().all():
+            held = "text" if pd.api.types.is_string_dtype(values) else f"{values.dtype} values"
+            raise ResultsError(f"{path}: column '{col}' holds {held}, not numbers")
+    return frame
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``; a :class:`ResultsError` naming it if it is unreadable or not a JSON
+    object."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ResultsError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path}: not a smegrowth manifest (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not a smegrowth manifest (not valid JSON: {exc})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(f"{path}: not a smegrowth manifest (a JSON {_json_type(manifest)}, "
+                           "not an object)")
+    return manifest
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed JSON value's type."""
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -200,7 +285,8 @@ def _values_at(res: Results, outcomes: Sequence[str], at: str | int) -> pd.DataF
     """Per-run outcome values at quarter ``at`` from the time series.
 
     Plain names take that quarter's value; ``<flow>_total`` is the flow summed from the first
-    quarter to ``at``; ``<rate>_mean`` is the rate averaged over the same quarters.
+    quarter to ``at``; ``<rate>_mean`` is the rate averaged over the same quarters. The names are
+    among :meth:`Results.series_outcomes` (see :func:`check_outcomes`).
     """
     ts = res.ok_timeseries
     step = _resolve_step(ts, at)
@@ -213,38 +299,46 @@ def _values_at(res: Results, outcomes: Sequence[str], at: str | int) -> pd.DataF
             out[name] = now[name]
         elif name.endswith("_total") and name[:-6] in ts.columns:
             out[name] = upto.groupby("run_id")[name[:-6]].sum().reindex(out.index).fillna(0.0)
-        elif name.endswith("_mean") and name[:-5] in ts.columns:
+        else:
             out[name] = upto.groupby("run_id")[name[:-5]].mean().reindex(out.index)
             if step == 0:
                 out[name] = now[name[:-5]]
-        else:
-            raise _unknown_outcome(name, list(ts.columns))
     return out.reset_index()
 
 
-def _unknown_outcome(name: str, known: Iterable[str]) -> ResultsError:
-    """The error for an outcome the results do not hold: one the model has but the sweep did not keep
-    (its scenario's ``outcomes:`` list), or a name the model does not know."""
+def _unknown_outcome(name: str, known: Sequence[str], frame: pd.DataFrame,
+                     res: Results) -> OutcomeError:
+    """The error for an outcome the results do not hold as one: an identifier, lever setting,
+    parameter or timing column, a column of ``frame`` that does not hold numbers, one the model has
+    but the sweep did not keep (its scenario's ``outcomes:`` list), or a name the model does not
+    know. ``known`` are the outcomes of ``res``."""
     from .scenario import known_outcomes
 
-    known = [k for k in known if k not in ID_COLUMNS]
+    why = column_kind(name)
+    if why is None and name in frame.columns:
+        why = "it does not hold numbers"
+    if why is not None:
+        where = res.path or "these results"
+        return OutcomeError(f"'{name}' is not an outcome of {where} ({why}); its outcomes: "
+                            f"{_listing(list(known))}")
     model_outcomes = known_outcomes() - {"quarters"}  # the run's length, kept by every sweep
     if name in model_outcomes:
         kept = [k for k in known if k in model_outcomes]
-        listed = ", ".join(kept[:8]) + (", ..." if len(kept) > 8 else "")
-        return ResultsError(f"outcome '{name}' was not kept by this sweep (its scenario's `outcomes:` "
-                            f"list keeps {listed or 'none'})")
+        return OutcomeError(f"outcome '{name}' was not kept by this sweep (its scenario's "
+                            f"`outcomes:` list keeps {_listing(kept, 8)})")
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return ResultsError(f"unknown outcome '{name}'{hint}")
+    return OutcomeError(f"unknown outcome '{name}'{hint}")
 
 
-def _check_outcomes(res: Results, outcomes: Sequence[str], at: str | int | None) -> None:
-    if at is not None:
-        return  # checked against the time series by _values_at
+def check_outcomes(res: Results, outcomes: Iterable[str], at: str | int | None = None) -> None:
+    """Raise :class:`OutcomeError` for a name among ``outcomes`` that is not an outcome of ``res``:
+    of its runs table, or with ``at`` (values at a quarter) of its time series."""
+    known = res.outcome_columns() if at is None else res.series_outcomes()
+    frame = res.runs if at is None else res.ok_timeseries
     for name in outcomes:
-        if name not in res.runs.columns:
-            raise _unknown_outcome(name, res.outcome_columns())
+        if name not in known:
+            raise _unknown_outcome(name, known, frame, res)
 
 
 def _table(res: Results, outcomes: Sequence[str], at: str | int | None) -> pd.DataFrame:
@@ -386,12 +480,12 @@ def compare(source: str | Path | Results | pd.DataFrame | tuple, baseline: str =
     res = as_results(source)
     _usable(res, baseline)
     if outcomes is None:
-        avail = set(res.runs.columns) if at is None else _ts_names(res)
+        avail = _available(res, at)
         outcomes = [o for o in KEY_OUTCOMES if o in avail]
     outcomes = list(dict.fromkeys(outcomes))
     if not outcomes:
         raise ResultsError("no outcomes to compare")
-    _check_outcomes(res, outcomes, at)
+    check_outcomes(res, outcomes, at)
     if res.ok_runs["policy"].nunique() < 2:
         raise ResultsError(f"only the baseline policy '{baseline}' has successful runs; "
                            "nothing to compare")
@@ -404,11 +498,9 @@ def compare(source: str | Path | Results | pd.DataFrame | tuple, baseline: str =
     return effects.sort_values(["rank", "policy"], kind="stable").reset_index(drop=True)
 
 
-def _ts_names(res: Results) -> set[str]:
-    if res.timeseries is None:
-        return set()
-    names = set(res.timeseries.columns)
-    return names | {f"{c}_total" for c in names} | {f"{c}_mean" for c in names}
+def _available(res: Results, at: str | int | None) -> set[str]:
+    """The outcomes of ``res``: of its runs table, or with ``at`` of its time series."""
+    return set(res.outcome_columns() if at is None else res.series_outcomes())
 
 
 def cost_effectiveness(source: Any, baseline: str = "baseline", at: str | int | None = None,
@@ -419,7 +511,7 @@ def cost_effectiveness(source: Any, baseline: str = "baseline", at: str | int | 
     a ratio is NaN when the effect is not positive or the outcome is not in the results.
     """
     res = as_results(source)
-    avail = set(res.runs.columns) if at is None else _ts_names(res)
+    avail = _available(res, at)
     needed = ["fiscal_cost_total"] + [o for o, _ in COST_EFFECTIVENESS.values()]
     present = [o for o in dict.fromkeys(needed) if o in avail]
     policies = [p for p in dict.fromkeys(res.ok_runs["policy"]) if p != baseline]
@@ -503,8 +595,9 @@ def effect_paths(source: Any, outcome: str, baseline: str = "baseline",
     res = as_results(source)
     _usable(res, baseline)
     ts = res.ok_timeseries
-    if outcome not in ts.columns or outcome in ID_COLUMNS:
-        raise _unknown_outcome(outcome, ts.columns)
+    known = _outcomes_of(ts)
+    if outcome not in known:
+        raise _unknown_outcome(outcome, known, ts, res)
     rows = []
     labels = ts.drop_duplicates("step").set_index("step")["quarter"]
     for step, at_step in ts.groupby("step", sort=True):
@@ -524,8 +617,9 @@ def outcome_paths(source: Any, outcome: str, alpha: float = 0.05) -> pd.DataFram
     ts = res.ok_timeseries
     if ts.empty:
         raise ResultsError(f"no successful runs in {res._where()}".strip())
-    if outcome not in ts.columns or outcome in ID_COLUMNS:
-        raise _unknown_outcome(outcome, ts.columns)
+    known = _outcomes_of(ts)
+    if outcome not in known:
+        raise _unknown_outcome(outcome, known, ts, res)
     g = ts.groupby(["policy", "step"], sort=False)[outcome]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     tcrit = stats.t.ppf(1 - alpha / 2, np.maximum(out["n"] - 1, 1))

@@ -68,6 +68,8 @@ def compare_command(
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
         table = analysis.compare(directory, baseline=baseline, outcomes=names, at=at)
+    except analysis.OutcomeError as exc:
+        raise fail(f"--outcomes: {exc}") from None
     except analysis.ResultsError as exc:
         raise fail(str(exc)) from None
     _emit(analysis.format_table(table, format, baseline), output)
@@ -86,6 +88,8 @@ def sensitivity_command(
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
         table = sensitivity.indices(directory, outcomes=names)
+    except analysis.OutcomeError as exc:
+        raise fail(f"--outcomes: {exc}") from None
     except analysis.ResultsError as exc:
         raise fail(str(exc)) from None
     if output is None:

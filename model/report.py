@@ -53,7 +53,8 @@ def _provenance(res: analysis.Results) -> str:
             if k in m]
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(m[k]))}</td></tr>"
                    for k in keys)
-    versions = m.get("versions") or {}
+    versions = m.get("versions")
+    versions = versions if isinstance(versions, dict) else {}  # any other value: in the full manifest
     rows += "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                     for k, v in versions.items())
     full = html.escape(json.dumps(m, indent=2, default=str))

@@ -350,3 +350,144 @@ def test_morris_indices(tmp_path: Path):
     assert mu_star["a.x2"] > mu_star["a.x3"] > 0
     plots.plot_sensitivity(table, tmp_path / "morris.png")
     assert (tmp_path / "morris.png").read_bytes().startswith(PNG)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"[1, 2, 3]", b"null"],
+                         ids=["not-utf8", "array", "null"])
+def test_cli_damaged_manifest_is_named_in_one_line(folder: Path, tmp_path: Path, content: bytes):
+    manifest = folder / "manifest.json"
+    manifest.write_bytes(content)
+    for command in ("compare", "report", "sensitivity"):
+        result = CliRunner().invoke(_app(), [command, str(folder)])
+        assert_one_line_error(result, f"{manifest}: not a smegrowth manifest")
+    assert not (folder / "report.html").exists()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.update(problem=None), "design.problem is null, not a SALib problem"),
+    (lambda d: d["problem"].update(names=["a.x1"]),
+     "design.problem.names has 1 names but design.problem.bounds has 3 [low, high] pairs"),
+    (lambda d: d["problem"].update(num_vars=2), "design.problem.num_vars is 2, but"),
+    (lambda d: d["problem"].update(bounds="wide"), "design.problem.bounds is not a list of [low, high]"),
+    (lambda d: d.update(n_samples="many"), 'design.n_samples is "many", not a whole number'),
+], ids=["problem-null", "names-length", "num_vars", "bounds", "n_samples"])
+def test_cli_sensitivity_names_a_wrong_design_block(tmp_path: Path, change, message: str):
+    folder = _design_folder(tmp_path, "sobol")
+    manifest = folder / "manifest.json"
+    meta = json.loads(manifest.read_text())
+    change(meta["design"])
+    manifest.write_text(json.dumps(meta))
+    result = CliRunner().invoke(_app(), ["sensitivity", str(folder), "--outcomes", "little_giants"])
+    assert_one_line_error(result, f"{manifest}: {message}")
+
+
+NOT_OUTCOMES = ["policy", "run_id", "status", "seed", "sample", "replicate", "error", "lever.a.rate",
+                "param.a.x1", "elapsed_s", "config_hash"]
+
+
+@pytest.fixture
+def with_other_columns(folder: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The comparison folder and a Sobol one, both with parameter, lever and timing columns."""
+    extra = {"param.a.x1": 0.5, "lever.a.rate": 0.0, "elapsed_s": 1.5, "config_hash": "abc"}
+    design = _design_folder(tmp_path, "sobol")
+    for where in (folder, design):
+        runs = pd.read_parquet(where / "runs.parquet")
+        runs.assign(**{k: v for k, v in extra.items() if k not in runs}).to_parquet(where / "runs.parquet")
+    return folder, design
+
+
+@pytest.mark.parametrize("name", NOT_OUTCOMES)
+@pytest.mark.parametrize("command", ["compare", "compare --at 1", "sensitivity"])
+def test_cli_outcomes_option_refuses_columns_that_are_not_outcomes(
+        with_other_columns: tuple[Path, Path], command: str, name: str):
+    folder = with_other_columns[command == "sensitivity"]
+    command, *options = command.split()
+    result = CliRunner().invoke(_app(), [command, str(folder), *options,
+                                         "--outcomes", f"little_giants,{name}"])
+    assert_one_line_error(result, f"--outcomes: '{name}' is not an outcome of {folder} (")
+    assert "its outcomes: little_giants" in result.stderr
+
+
+def test_cli_outcomes_at_a_quarter_refuses_the_time_axis(folder: Path):
+    result = CliRunner().invoke(_app(), ["compare", str(folder), "--at", "1", "--outcomes", "step"])
+    assert_one_line_error(result, f"--outcomes: 'step' is not an outcome of {folder} (it is the time axis)")
+
+
+TABLE_DAMAGE = [  # (how the table is damaged, command, the table, what the error says about it)
+    ("no_run_id", ["compare", "--at", "1"], "runs.parquet", " has no 'run_id' column"),
+    ("text_outcome", ["compare"], "runs.parquet", ": column 'little_giants' holds text, not numbers"),
+    ("text_outcome", ["report"], "runs.parquet", ": column 'little_giants' holds text, not numbers"),
+    ("no_step", ["compare", "--at", "1"], "timeseries.parquet", " has no 'step' column"),
+    ("no_step", ["report"], "timeseries.parquet", " has no 'step' column"),
+    ("no_quarter", ["report"], "timeseries.parquet", " has no 'quarter' column"),
+    ("text_series", ["compare", "--at", "1"], "timeseries.parquet",
+     ": column 'employment' holds text, not numbers"),
+    ("no_rows", ["compare", "--at", "1"], "timeseries.parquet", " has no rows for the 60 successful runs"),
+    ("no_rows", ["report"], "timeseries.parquet", " has no rows for the 60 successful runs"),
+]
+
+
+def _damage(folder: Path, how: str) -> None:
+    runs, ts = pd.read_parquet(folder / "runs.parquet"), pd.read_parquet(folder / "timeseries.parquet")
+    if how == "no_run_id":
+        runs.drop(columns="run_id").to_parquet(folder / "runs.parquet")
+    elif how == "text_outcome":
+        runs.assign(little_giants="many").to_parquet(folder / "runs.parquet")
+    else:
+        changed = {"no_step": lambda: ts.drop(columns="step"),
+                   "no_quarter": lambda: ts.drop(columns="quarter"),
+                   "text_series": lambda: ts.assign(employment="many"),
+                   "no_rows": lambda: ts.iloc[:0]}[how]()
+        changed.to_parquet(folder / "timeseries.parquet")
+
+
+@pytest.mark.parametrize(("how", "command", "table", "message"), TABLE_DAMAGE,
+                         ids=[f"{how}-{command[0]}" for how, command, *_ in TABLE_DAMAGE])
+def test_cli_results_tables_with_wrong_columns_are_named(tmp_path: Path, how: str, command: list[str],
+                                                          table: str, message: str):
+    folder = write_folder(tmp_path / "sweep", *synthetic(np.random.default_rng(5)))
+    _damage(folder, how)
+    result = CliRunner().invoke(_app(), [command[0], str(folder), *command[1:]])
+    assert_one_line_error(result, f"{folder / table}{message}")
+    assert not (folder / "report.html").exists()
+
+
+def test_cli_compare_at_a_quarter_names_the_missing_time_series(folder: Path):
+    (folder / "timeseries.parquet").unlink()
+    result = CliRunner().invoke(_app(), ["compare", str(folder), "--at", "1"])
+    assert_one_line_error(result, f"{folder} has no timeseries.parquet")
+
+
+def test_report_shows_a_manifest_whose_versions_are_not_a_mapping(folder: Path, tmp_path: Path):
+    meta = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**meta, "versions": ["0.1.0"]}))
+    text = write_report(folder, tmp_path / "report.html").read_text()
+    assert "&quot;0.1.0&quot;" in text  # in the full manifest
+
+
+def test_a_sweep_whose_runs_all_failed_still_says_so(tmp_path: Path):
+    """Its time series has no rows and only the run ids (as the store writes it): no missing
+    'step' column, but no successful runs."""
+    runs, _ = synthetic(np.random.default_rng(1), n=2)
+    runs = runs[["run_id", "policy", "sample", "replicate", "seed"]].assign(status="failed", error="boom")
+    folder = write_folder(tmp_path / "failed", runs, runs.iloc[:0, :5])
+    for args in (["compare", str(folder)], ["compare", str(folder), "--at", "1"], ["report", str(folder)]):
+        assert_one_line_error(CliRunner().invoke(_app(), args), "no successful runs")
+
+
+def test_cli_sensitivity_names_a_wrong_morris_sample_matrix(tmp_path: Path):
+    folder = _design_folder(tmp_path, "morris")
+    manifest = folder / "manifest.json"
+    meta = json.loads(manifest.read_text())
+    meta["design"]["X"] = [[0.1, 0.2]]
+    manifest.write_text(json.dumps(meta))
+    result = CliRunner().invoke(_app(), ["sensitivity", str(folder)])
+    assert_one_line_error(result, f"{manifest}: design.X is not a matrix of ")
+
+
+def test_analysis_knows_the_runs_tables_timing_columns():
+    """analysis keeps its own copy (importing the runner would load the model into every analysis
+    command): the two must name the same columns, or a timing column would count as an outcome."""
+    from smegrowth import analysis, runner
+
+    assert tuple(runner.TIMING_COLUMNS) == analysis.TIMING_COLUMNS
