@@ -104,6 +104,9 @@ class Results:
     timeseries: pd.DataFrame | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    reference: str | None = None
+    """For a grid or zip sweep of one policy, compared point by point (:func:`points_as_policies`):
+    the first point's name, the reference when no policy is called 'baseline'."""
 
     @property
     def ok_runs(self) -> pd.DataFrame:
@@ -181,7 +184,44 @@ def load_results(path: str | Path) -> Results:
         ts = _with_defaults(_checked(ts_file, ts, SERIES_REQUIRED if len(ts) else ()))
     manifest_file = path / "manifest.json"
     manifest = _read_manifest(manifest_file) if manifest_file.is_file() else {}
-    return Results(runs=runs, timeseries=ts, manifest=manifest, path=path)
+    return points_as_policies(Results(runs=runs, timeseries=ts, manifest=manifest, path=path))
+
+
+def points_as_policies(res: Results) -> Results:
+    """A grid or zip sweep of a single policy, such as the bundled ``sweep_reloan_grid``, compared point
+    by point: each sample point becomes a 'policy' named by its values (``reloan.scale=0.5``),
+    paired with the others by replicate (common random numbers), and the first point is the
+    reference (:func:`baseline_of`). Other results are returned as they are."""
+    design = res.manifest.get("design")
+    points = design.get("points") if isinstance(design, dict) else None
+    single = res.runs["policy"].nunique() == 1
+    if not (single and isinstance(design, dict) and design.get("type") in ("grid", "zip")
+            and isinstance(points, list) and len(points) > 1 and all(isinstance(p, dict) for p in points)):
+        return res
+    names = [", ".join(f"{axis.removeprefix('levers.')}={_shown_value(value)}" for axis, value in point.items())
+             for point in points]
+
+    def relabelled(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["policy"] = frame["sample"].map(lambda i: names[int(i)] if 0 <= int(i) < len(names) else str(i))
+        frame["sample"] = 0
+        return frame
+
+    ts = None if res.timeseries is None else relabelled(res.timeseries)
+    return Results(runs=relabelled(res.runs), timeseries=ts, manifest=res.manifest, path=res.path,
+                   reference=names[0])
+
+
+def _shown_value(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def baseline_of(res: Results, baseline: str = "baseline") -> str:
+    """The reference policy: ``baseline``, or, when the results have no policy of that name and
+    compare a single policy's sample points, the first point (:func:`points_as_policies`)."""
+    if res.reference is not None and baseline not in set(res.runs["policy"]):
+        return res.reference
+    return baseline
 
 
 def _checked(path: Path, frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
@@ -356,6 +396,9 @@ def _usable(res: Results, baseline: str) -> None:
         raise ResultsError(f"no successful runs in {res._where()}({n} runs, all failed)"
                            if n else f"no runs in {res._where()}".strip())
     policies = list(dict.fromkeys(res.ok_runs["policy"]))
+    if len(policies) == 1 and baseline not in policies:
+        raise ResultsError(f"{res._where()}holds one policy, '{policies[0]}': nothing to compare it with "
+                           "(a sweep of lhs or sobol samples is analysed by `smegrowth sensitivity`)")
     if baseline not in policies:
         raise ResultsError(f"no successful runs of baseline policy '{baseline}' "
                            f"(policies: {', '.join(policies)})")
@@ -478,6 +521,7 @@ def compare(source: str | Path | Results | pd.DataFrame | tuple, baseline: str =
         and ``rank``.
     """
     res = as_results(source)
+    baseline = baseline_of(res, baseline)
     _usable(res, baseline)
     if outcomes is None:
         avail = _available(res, at)
@@ -511,6 +555,7 @@ def cost_effectiveness(source: Any, baseline: str = "baseline", at: str | int | 
     a ratio is NaN when the effect is not positive or the outcome is not in the results.
     """
     res = as_results(source)
+    baseline = baseline_of(res, baseline)
     avail = _available(res, at)
     needed = ["fiscal_cost_total"] + [o for o, _ in COST_EFFECTIVENESS.values()]
     present = [o for o in dict.fromkeys(needed) if o in avail]
@@ -565,6 +610,7 @@ def breakdown(source: Any, by: str = "sector", baseline: str = "baseline",
     correction is over the rows of this breakdown.
     """
     res = as_results(source)
+    baseline = baseline_of(res, baseline)
     _usable(res, baseline)
     if by == "sector":
         keys = sectors(res)
@@ -593,6 +639,7 @@ def effect_paths(source: Any, outcome: str, baseline: str = "baseline",
     (1 - alpha) interval: columns ``policy, step, quarter, diff, ci_low, ci_high, rel_change_pct,
     baseline_mean, policy_mean, n``. No multiple-comparison correction (a band, not a test)."""
     res = as_results(source)
+    baseline = baseline_of(res, baseline)
     _usable(res, baseline)
     ts = res.ok_timeseries
     known = _outcomes_of(ts)

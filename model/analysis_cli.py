@@ -52,7 +52,8 @@ def _emit(text: str, output: Path | None) -> None:
 
 def compare_command(
     directory: Annotated[Path, typer.Argument(help="results folder of a sweep")],
-    baseline: Annotated[str, typer.Option(help="name of the reference policy")] = "baseline",
+    baseline: Annotated[str, typer.Option(help="name of the reference policy (a grid sweep of one "
+                                                       "policy: its first point)")] = "baseline",
     outcomes: Annotated[str | None, typer.Option(help="comma-separated outcomes")] = None,
     at: Annotated[str | None, typer.Option(help="quarter (e.g. 2026Q4) or step; default final")]
     = None,
@@ -67,7 +68,9 @@ def compare_command(
 
     names = [o.strip() for o in outcomes.split(",") if o.strip()] if outcomes else None
     try:
-        table = analysis.compare(directory, baseline=baseline, outcomes=names, at=at)
+        res = analysis.load_results(directory)
+        baseline = analysis.baseline_of(res, baseline)
+        table = analysis.compare(res, baseline=baseline, outcomes=names, at=at)
     except analysis.OutcomeError as exc:
         raise fail(f"--outcomes: {exc}") from None
     except analysis.ResultsError as exc:
@@ -102,7 +105,8 @@ def sensitivity_command(
 
 def report_command(
     directory: Annotated[Path, typer.Argument(help="results folder of a sweep")],
-    baseline: Annotated[str, typer.Option(help="name of the reference policy")] = "baseline",
+    baseline: Annotated[str, typer.Option(help="name of the reference policy (a grid sweep of one "
+                                                       "policy: its first point)")] = "baseline",
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="HTML file (default DIR/report.html)")]
     = None,

@@ -66,6 +66,7 @@ def write_report(source: Any, out_html: str | Path, baseline: str = "baseline",
                  outcomes: Sequence[str] | None = None) -> Path:
     """Write the HTML report of results folder ``source`` to ``out_html``; return its path."""
     res = analysis.as_results(source)
+    baseline = analysis.baseline_of(res, baseline)
     table = analysis.compare(res, baseline=baseline, outcomes=outcomes)
     title = res.manifest.get("name") or (res.path.name if res.path else "sweep")
     ok, failed = res.ok_runs, res.failed_runs

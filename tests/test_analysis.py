@@ -491,3 +491,37 @@ def test_analysis_knows_the_runs_tables_timing_columns():
     from smegrowth import analysis, runner
 
     assert tuple(runner.TIMING_COLUMNS) == analysis.TIMING_COLUMNS
+
+
+def _single_policy_folder(tmp_path: Path, design_type: str) -> Path:
+    """One policy 'g' over three sample points whose effects on little giants are 0, 5 and 10."""
+    runs, ts = synthetic(np.random.default_rng(3), effects={"0": 0.0, "0.5": 5.0, "1": 10.0})
+    for frame in (runs, ts):
+        frame["sample"] = frame["policy"].map({"0": 0, "0.5": 1, "1": 2})
+        frame["policy"] = "g"
+    points = [{"levers.reloan.scale": x} for x in (0.0, 0.5, 1.0)]
+    return write_folder(tmp_path / design_type, runs, ts, design={"type": design_type, "points": points})
+
+
+def test_a_grid_sweep_of_one_policy_is_compared_point_by_point_against_its_first_point(tmp_path: Path):
+    """The bundled sweep_reloan_grid has one policy and four points of the lever's scale, the first 0
+    (off): compare and report take each point as a policy, paired by replicate, against the first."""
+    folder = _single_policy_folder(tmp_path, "grid")
+    table = analysis.compare(folder, outcomes=["little_giants"]).set_index("policy")
+    assert sorted(table.index) == ["reloan.scale=0.5", "reloan.scale=1"]
+    for policy, effect in (("reloan.scale=0.5", 5.0), ("reloan.scale=1", 10.0)):
+        row = table.loc[policy]
+        assert row["ci_low"] < effect < row["ci_high"] and row["ci_high"] - row["ci_low"] < 4.0
+    result = CliRunner().invoke(_app(), ["compare", str(folder), "--format", "md"])
+    assert result.exit_code == 0, result.output
+    assert "Effect vs 'reloan.scale=0'" in result.stdout and "| reloan.scale=1 |" in result.stdout
+    result = CliRunner().invoke(_app(), ["report", str(folder), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert "baseline <b>reloan.scale=0</b>" in (tmp_path / "r.html").read_text()
+
+
+def test_a_sampled_sweep_of_one_policy_says_there_is_nothing_to_compare(tmp_path: Path):
+    folder = _single_policy_folder(tmp_path, "lhs")
+    assert_one_line_error(CliRunner().invoke(_app(), ["compare", str(folder)]),
+                          "holds one policy, 'g': nothing to compare it with (a sweep of lhs or sobol "
+                          "samples is analysed by `smegrowth sensitivity`)")
