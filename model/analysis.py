@@ -398,7 +398,7 @@ def _usable(res: Results, baseline: str) -> None:
     policies = list(dict.fromkeys(res.ok_runs["policy"]))
     if len(policies) == 1 and baseline not in policies:
         raise ResultsError(f"{res._where()}holds one policy, '{policies[0]}': nothing to compare it with "
-                           "(a sweep of lhs or sobol samples is analysed by `smegrowth sensitivity`)")
+                           "(sobol and morris sweeps are analysed by `smegrowth sensitivity`)")
     if baseline not in policies:
         raise ResultsError(f"no successful runs of baseline policy '{baseline}' "
                            f"(policies: {', '.join(policies)})")

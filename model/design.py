@@ -5,7 +5,10 @@
 * ``lhs``: a Latin hypercube of ``samples`` points in the ``{low, high}`` box (scipy.stats.qmc);
 * ``sobol``: Saltelli's extension of a Sobol sequence (SALib), ``samples x (D + 2)`` points
   (``x (2D + 2)`` with ``second_order``), in SALib's order so that ``SALib.analyze.sobol`` can read
-  the outcomes back by sample index.
+  the outcomes back by sample index;
+* ``morris``: ``samples`` Morris trajectories (SALib) of ``D + 1`` points each on a grid of ``levels``
+  levels, each point one parameter away from the last, for ``SALib.analyze.morris``'s elementary
+  effects; the sample matrix is kept in the problem (``X``).
 
 Integer parameters sampled from bounds are rounded to the nearest integer. The sampler's seed comes
 from the scenario's root seed (:func:`smegrowth.seeds.design_seed`), so a design is reproducible.
@@ -21,6 +24,9 @@ import numpy as np
 
 from .scenario import Scenario, Uncertainty
 from .seeds import design_seed
+
+MORRIS_LEVELS = 4
+"""Levels of a morris design's grid unless the design gives ``levels`` (SALib's default)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ def sample_points(scenario: Scenario) -> DesignPoints:
     }
     seed = design_seed(scenario.seed)
     # imported here: scipy.stats and SALib take ~0.6 s to import, which every sweep worker would pay
+    from SALib.sample import morris as salib_morris
     from SALib.sample import sobol as salib_sobol
     from scipy.stats import qmc
 
@@ -83,6 +90,11 @@ def sample_points(scenario: Scenario) -> DesignPoints:
         sampler = qmc.LatinHypercube(d=len(axes), rng=np.random.default_rng(seed))
         unit = sampler.random(design.samples)
         return DesignPoints(names, _scaled(unit, axes), problem)
+    if design.type == "morris":
+        levels = design.levels or MORRIS_LEVELS
+        values = salib_morris.sample(problem, int(design.samples or 0), num_levels=levels, seed=seed)
+        problem = {**problem, "num_levels": levels, "samples": design.samples, "X": values.tolist()}
+        return DesignPoints(names, _as_points(values, axes), problem)
     values = salib_sobol.sample(problem, int(design.samples or 0),
                                 calc_second_order=design.second_order, scramble=True, seed=seed)
     problem = {**problem, "calc_second_order": design.second_order, "samples": design.samples}

@@ -361,24 +361,34 @@ class Policy(_Strict):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
+SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
+"""Designs that sample uncertainties between ``{low, high}`` bounds (the others list values)."""
+
+
 class Design(_Strict):
     """How a sweep samples policies, uncertainties and replicates."""
 
-    type: Literal["grid", "zip", "lhs", "sobol"] = Field(
+    type: Literal["grid", "zip", "lhs", "sobol", "morris"] = Field(
         "grid",
         description="grid: every combination of listed values; zip: the i-th value of every list "
         "together; lhs: Latin hypercube of `samples` points in {low, high} bounds; "
         "sobol: Saltelli design "
-        "(SALib) of `samples` base points.",
+        "(SALib) of `samples` base points; morris: `samples` Morris trajectories (SALib; "
+        "elementary effects, a cheap screening of many parameters).",
     )
     samples: int | None = Field(
-        None, ge=1, le=100_000, description="Points of an lhs design, base points of sobol."
+        None, ge=1, le=100_000,
+        description="Points of an lhs design, base points of sobol, trajectories of morris.",
     )
     replicates: int = Field(
         1, ge=1, le=10_000, description="Seeds per policy and sample point (common random numbers)."
     )
     second_order: bool = Field(
         False, description="sobol only: also sample for second-order indices."
+    )
+    levels: int | None = Field(
+        None, ge=2, le=100,
+        description="morris only: levels of each parameter's grid (default 4; an even number).",
     )
     policies: dict[str, Policy] = Field(default_factory=dict)
     uncertainties: dict[str, Any] = Field(default_factory=dict)
@@ -538,6 +548,8 @@ class Scenario(_Strict):
             return len(axes[0].values or ())
         if d.type == "lhs":
             return int(d.samples or 0)
+        if d.type == "morris":
+            return int(d.samples or 0) * (len(axes) + 1)
         return int(d.samples or 0) * (2 * len(axes) + 2 if d.second_order else len(axes) + 2)
 
     def run_count(self) -> int:
@@ -797,7 +809,7 @@ def _is_integer_annotation(annotation: Any) -> bool:
 def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any) -> Uncertainty:
     """Parse one uncertainty; its values are checked against the model by :func:`_check_design`."""
     path = ("design", "uncertainties", name)
-    sampled = design.type in ("lhs", "sobol")
+    sampled = design.type in SAMPLED_DESIGNS
     if name.startswith(LEVER_AXIS_PREFIX):
         lever, _, setting = name[len(LEVER_AXIS_PREFIX) :].partition(".")
         if not lever or not setting or "." in setting:
@@ -815,6 +827,9 @@ def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any)
         default = defaults[name]
         integer = isinstance(default, int) and not isinstance(default, bool)
         yes_no = isinstance(default, bool)
+    if sampled and integer and design.type == "morris":
+        raise scenario.error(path, "a morris design needs continuous parameters: rounding to whole "
+                                   "numbers would break its one-step trajectories (use lhs or sobol)")
     if sampled and yes_no:
         raise scenario.error(path, f"a yes/no setting cannot be sampled between bounds (a {design.type} design); "
                                    "list [true, false] in a grid design")
@@ -846,7 +861,7 @@ def _parse_uncertainty(scenario: Scenario, design: Design, name: str, spec: Any)
 
 def _check_design(scenario: Scenario, design: Design) -> None:
     """Refuse inconsistent designs and any policy or uncertainty value the model would refuse."""
-    if design.type in ("lhs", "sobol"):
+    if design.type in SAMPLED_DESIGNS:
         if design.samples is None:
             raise scenario.error(("design", "type"), f"a {design.type} design needs `samples`")
         if not design.uncertainties:
@@ -861,10 +876,12 @@ def _check_design(scenario: Scenario, design: Design) -> None:
             )
     elif design.samples is not None:
         raise scenario.error(
-            ("design", "samples"), f"`samples` applies to lhs and sobol designs, not {design.type}"
+            ("design", "samples"), f"`samples` applies to lhs, sobol and morris designs, not {design.type}"
         )
     if design.second_order and design.type != "sobol":
         raise scenario.error(("design", "second_order"), "applies to sobol designs only")
+    if design.levels is not None and design.type != "morris":
+        raise scenario.error(("design", "levels"), "applies to morris designs only")
     for name in design.policies:
         if not NAME_PATTERN.match(name):
             raise scenario.error(

@@ -523,5 +523,5 @@ def test_a_grid_sweep_of_one_policy_is_compared_point_by_point_against_its_first
 def test_a_sampled_sweep_of_one_policy_says_there_is_nothing_to_compare(tmp_path: Path):
     folder = _single_policy_folder(tmp_path, "lhs")
     assert_one_line_error(CliRunner().invoke(_app(), ["compare", str(folder)]),
-                          "holds one policy, 'g': nothing to compare it with (a sweep of lhs or sobol "
-                          "samples is analysed by `smegrowth sensitivity`)")
+                          "holds one policy, 'g': nothing to compare it with (sobol and morris sweeps "
+                          "are analysed by `smegrowth sensitivity`)")

@@ -170,7 +170,7 @@ parameters = st.one_of(st.dictionaries(parameter_names, parameter_values, max_si
 def designs(draw):
     design: dict = {}
     if draw(st.booleans()):
-        design["type"] = draw(st.one_of(st.sampled_from(["grid", "zip", "lhs", "sobol"]), values))
+        design["type"] = draw(st.one_of(st.sampled_from(["grid", "zip", "lhs", "sobol", "morris"]), values))
     if draw(st.booleans()):
         design["samples"] = draw(st.one_of(st.sampled_from([1, 2, 4, 3, 0, -1, 10**9]), values))
     if draw(st.booleans()):

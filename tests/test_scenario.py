@@ -773,6 +773,44 @@ def test_sobol_has_saltelli_size(tmp_path, second_order, per_base):
     assert design.problem["calc_second_order"] is second_order
 
 
+
+def test_morris_has_one_step_trajectories_and_keeps_its_sample_matrix(tmp_path):
+    """A morris design of 3 trajectories over 2 parameters: 3 x (2 + 1) points on a 4-level grid,
+    each point one parameter away from the one before within its trajectory, the matrix kept for
+    SALib's analysis; reproducible from the root seed."""
+    path = sweep_file(tmp_path, """
+        design:
+          type: morris
+          samples: 3
+          uncertainties:
+            credit.max_pd: {low: 0.05, high: 0.1}
+            venture.round_rate: {low: 0.05, high: 0.12}
+    """)
+    s = load_scenario(path)
+    design = sample_points(s)
+    assert len(design.points) == 3 * 3 == s.points()
+    x = np.array(design.problem["X"])
+    assert x.shape == (9, 2) and design.problem["num_levels"] == 4
+    levels = np.round((x - [0.05, 0.05]) / ([0.05, 0.07]) * 3, 9)
+    assert set(levels.ravel()) <= {0.0, 1.0, 2.0, 3.0}
+    for t in range(3):
+        steps = np.abs(np.diff(x[3 * t:3 * t + 3], axis=0)) > 0
+        assert (steps.sum(axis=1) == 1).all()
+    assert [list(p.values()) for p in design.points] == x.tolist()
+    assert sample_points(load_scenario(path)).problem["X"] == design.problem["X"]
+
+
+@pytest.mark.parametrize("design, message", [
+    ("type: morris\n  samples: 2\n  uncertainties: {certification.batch_quota: {low: 1000, high: 4000}}",
+     ":5: design.uncertainties.certification.batch_quota: a morris design needs continuous parameters"),
+    ("type: lhs\n  samples: 2\n  levels: 4\n  uncertainties: {credit.max_pd: {low: 0.05, high: 0.1}}",
+     ":5: design.levels: applies to morris designs only"),
+])
+def test_morris_design_mistakes_are_refused_at_check(tmp_path, design, message):
+    path = write(tmp_path, "m.yaml", f"name: m\ndesign:\n  {design}\n")
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
 def test_outcomes_filter_keeps_named_outcomes_and_their_totals(tmp_path):
     path = write(tmp_path, "o.yaml", "name: o\nscale: 0.01\nquarters: 2\n"
                  "outcomes: [little_giants, revenue, fiscal_cost_reloan, revenue_ai]\n")

@@ -786,3 +786,30 @@ def test_sweep_killed_midway_resumes_to_the_same_runs_table(tmp_path, workers,
     assert f"{done} already done" in stdout.decode()
     assert_frame_equal(tables(tmp_path / "killed")[0], tables(uninterrupted)[0])
     assert_frame_equal(tables(tmp_path / "killed")[1], tables(uninterrupted)[1])
+
+
+def test_a_morris_sweep_gives_elementary_effects(tmp_path):
+    """A morris design runs as any sweep and `smegrowth sensitivity` reads its elementary effects:
+    the runs' parameter values are the design's matrix, and the lending limit and the replicator
+    speed both move revenue (mu* > 0), with |mu| <= mu* as for any mean of absolute values."""
+    from smegrowth import sensitivity
+
+    path = write(tmp_path, "m.yaml", """
+        name: m
+        scale: 0.005
+        quarters: 4
+        design:
+          type: morris
+          samples: 4
+          uncertainties:
+            credit.max_pd: {low: 0.02, high: 0.08}
+            demand.replicator_speed: {low: 0.08, high: 0.25}
+    """)
+    runs = sweep(path, workers=1, out=tmp_path / "out", progress=False)
+    assert len(runs) == 4 * 3 and (runs.status == "ok").all()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    x = runs.sort_values("sample")[["param.credit.max_pd", "param.demand.replicator_speed"]].to_numpy()
+    assert x.tolist() == manifest["design"]["problem"]["X"]
+    table = sensitivity.indices(tmp_path / "out", outcomes=["revenue_total"]).set_index("parameter")
+    assert (table["method"] == "morris").all() and sorted(table.index) == sorted(manifest["design"]["uncertainties"])
+    assert (table["mu_star"] > 0).all() and (table["mu"].abs() <= table["mu_star"] + 1e-9).all()
