@@ -492,6 +492,9 @@ class Scenario(_Strict):
         for name, settings in self.levers.items():
             _check_lever(self, ("levers", name), name, settings or {})
         _check_parameters(self, ("parameters",), flatten(self.parameters))
+        if self.outcomes == []:
+            raise self.error(("outcomes",), "an empty list keeps no outcome; leave `outcomes:` out to "
+                                            "keep them all")
         for i, outcome in enumerate(self.outcomes or []):
             if outcome not in known_outcomes():
                 raise self.error(
@@ -882,12 +885,19 @@ def _check_design(scenario: Scenario, design: Design) -> None:
         raise scenario.error(("design", "second_order"), "applies to sobol designs only")
     if design.levels is not None and design.type != "morris":
         raise scenario.error(("design", "levels"), "applies to morris designs only")
+    seen: dict[str, str] = {}
     for name in design.policies:
         if not NAME_PATTERN.match(name):
             raise scenario.error(
                 ("design", "policies", name),
                 "not a usable policy name: use letters, "
                 "digits, '_' and '-' (it names the run files)",
+            )
+        if (twin := seen.setdefault(name.casefold(), name)) != name:
+            raise scenario.error(
+                ("design", "policies", name),
+                f"differs from policy '{twin}' only in upper and lower case: their run files would "
+                "be one file on macOS and Windows",
             )
     policies = scenario.policies()
     for name, policy in policies.items():

@@ -246,6 +246,19 @@ BAD_FILES = {
         "  replicates: 0\n",
         ":3: design.replicates: ",
     ),
+    "policies_differing_only_in_case": (
+        "name: x\n"
+        "design:\n"
+        "  policies:\n"
+        "    Base: {}\n"
+        "    base: {}\n",
+        ":5: design.policies.base: differs from policy 'Base' only in upper and lower case",
+    ),
+    "no_outcomes_kept": (
+        "name: x\n"
+        "outcomes: []\n",
+        ":2: outcomes: an empty list keeps no outcome",
+    ),
     "sobol_not_power_of_two": (
         "name: x\n"
         "design:\n"
