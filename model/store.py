@@ -531,6 +531,9 @@ def check_folder(folder: Path, manifest: dict[str, Any], fresh: bool) -> dict[st
             f"{folder} holds results of smegrowth {made_with} made with another model than this one "
             f"({reason}): its runs would mix two models; finish that sweep with what started it, or use "
             "--fresh to replace them or --out DIR to keep both")
+    if isinstance(old.get("name"), str) and old["name"] != manifest.get("name"):
+        raise StoreError(f"{folder} holds results of another sweep, '{old['name']}' (this is "
+                         f"'{manifest.get('name')}'); use --fresh to replace them or --out DIR to keep both")
     new_s, old_s = manifest["scenario"], old.get("scenario", {})
     changed = [key for key in ("sha256", "resolved_sha256") if new_s.get(key) != old_s.get(key)]
     if changed:

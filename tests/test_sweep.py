@@ -411,6 +411,9 @@ def test_changed_scenario_is_refused_unless_fresh(tmp_path):
     runs = sweep(path, workers=1, out=out, fresh=True, progress=False)
     assert list(runs["run_id"]) == ["s-s0000-r000"]
     assert not (out / "runs" / "s-s0000-r001.arrow").exists()
+    other = write(tmp_path, "t.yaml", "name: t\nscale: 0.01\nquarters: 2\n")
+    with pytest.raises(StoreError, match=r"out holds results of another sweep, 's' \(this is 't'\); use --fresh"):
+        sweep(other, workers=1, out=out, progress=False)
 
 
 def test_folder_in_an_older_layout_is_refused_unless_fresh(tmp_path):
