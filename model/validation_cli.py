@@ -86,7 +86,7 @@ def validate_command(
                                     parameters=parameters, targets=target_list,
                                     figure=not no_figure, progress=progress)
     except OSError as exc:
-        raise fail(f"{exc.filename or out}: {exc.strerror or exc}") from None
+        raise fail(f"--out {exc.filename or out}: {exc.strerror or exc}") from None
     except ValueError as exc:  # a target whose statistic the model does not compute
         raise fail(f"{targets}: {exc}" if targets is not None else str(exc)) from None
     table = validation.table

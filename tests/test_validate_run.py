@@ -199,7 +199,10 @@ def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
     misspelt.write_text("targets:\n  - {name: a, statistic: growth_sdd, target: [0, 1], source: me}\n")
     empty = tmp_path / "empty.yaml"
     empty.write_text("targets: []\n")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
     cases = [
+        (["--out", str(a_file)], f"--out {a_file}: is a file, not a folder"),
         (["--out", str(blocked)], "panel.png: is a folder, not a file"),
         (["--out", str(tmp_path / "t1"), "--targets", str(tmp_path / "nosuch.yaml")],
          "--targets " + str(tmp_path / "nosuch.yaml") + ": No such file or directory"),
@@ -217,6 +220,7 @@ def test_validate_command_writes_all_its_files_or_none(cli_app, tmp_path):
         assert "Traceback" not in result.output
     assert [p.name for p in blocked.iterdir()] == ["panel.png"]
     assert not any((tmp_path / name).exists() for name in ("t1", "t2", "t3"))
+    assert a_file.read_text() == "mine"
 
 
 def test_experiment_script_runs(tmp_path, capsys):
@@ -229,3 +233,22 @@ def test_experiment_script_runs(tmp_path, capsys):
     assert code == 0
     assert (tmp_path / "validation.csv").exists() and (tmp_path / "panel.png").exists()
     assert "| target |" in capsys.readouterr().out
+
+
+def test_an_output_folder_that_cannot_be_written_to_is_found_before_the_runs(cli_app, tmp_path, monkeypatch):
+    """A read-only folder (or one without write permission) is refused at once, not after minutes
+    of runs; the message names the folder."""
+    from smegrowth.validation import report
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(report.tempfile, "TemporaryFile", refused)
+    monkeypatch.setattr(report, "run_replicates", lambda *a, **k: pytest.fail("ran before checking --out"))
+    out = tmp_path / "locked"
+    result = CliRunner().invoke(cli_app, ["validate", "--seeds", "1", "--scale", "0.002", "--years", "1",
+                                          "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: --out {out}: Permission denied"] == result.stderr.splitlines()[-1:]
+    assert not out.exists()

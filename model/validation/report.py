@@ -21,6 +21,7 @@ import difflib
 import errno
 import math
 import multiprocessing
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -446,8 +447,18 @@ def _removed_unless_written(folder: Path) -> Iterator[None]:
 
 
 def _check_writable(paths: Iterable[Path]) -> None:
-    """Create the folders of ``paths``; raise ``OSError`` naming a path that is a folder."""
+    """Create the folders of ``paths`` and make (and remove) a file in each, so that a folder that
+    cannot be written to is found before the runs; raise ``OSError`` naming the path at fault."""
+    paths = list(paths)
+    for folder in dict.fromkeys(path.parent for path in paths):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(folder)) from None
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
