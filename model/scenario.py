@@ -885,6 +885,9 @@ def _check_design(scenario: Scenario, design: Design) -> None:
         raise scenario.error(("design", "second_order"), "applies to sobol designs only")
     if design.levels is not None and design.type != "morris":
         raise scenario.error(("design", "levels"), "applies to morris designs only")
+    if design.levels is not None and design.levels % 2:
+        raise scenario.error(("design", "levels"), f"must be even (got {design.levels}), as SALib's "
+                                                   "Morris sampling asks: its steps are half the grid")
     seen: dict[str, str] = {}
     for name in design.policies:
         if not NAME_PATTERN.match(name):

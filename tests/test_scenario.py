@@ -786,7 +786,6 @@ def test_sobol_has_saltelli_size(tmp_path, second_order, per_base):
     assert design.problem["calc_second_order"] is second_order
 
 
-
 def test_morris_has_one_step_trajectories_and_keeps_its_sample_matrix(tmp_path):
     """A morris design of 3 trajectories over 2 parameters: 3 x (2 + 1) points on a 4-level grid,
     each point one parameter away from the one before within its trajectory, the matrix kept for
@@ -818,6 +817,8 @@ def test_morris_has_one_step_trajectories_and_keeps_its_sample_matrix(tmp_path):
      ":5: design.uncertainties.certification.batch_quota: a morris design needs continuous parameters"),
     ("type: lhs\n  samples: 2\n  levels: 4\n  uncertainties: {credit.max_pd: {low: 0.05, high: 0.1}}",
      ":5: design.levels: applies to morris designs only"),
+    ("type: morris\n  samples: 2\n  levels: 5\n  uncertainties: {credit.max_pd: {low: 0.05, high: 0.1}}",
+     ":5: design.levels: must be even \\(got 5\\)"),
 ])
 def test_morris_design_mistakes_are_refused_at_check(tmp_path, design, message):
     path = write(tmp_path, "m.yaml", f"name: m\ndesign:\n  {design}\n")
